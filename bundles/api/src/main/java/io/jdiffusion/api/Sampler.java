@@ -35,6 +35,15 @@ public interface Sampler {
         return out;
     }
 
+    /**
+     * Whether {@link SamplerSettings#schedule()} can replace this sampler's own sigma spacing (as
+     * diffusers' {@code use_karras_sigmas} does). Samplers that work on fixed timesteps (DDIM, PNDM)
+     * keep the default, false, and the engine refuses a schedule for them with a clear error.
+     */
+    default boolean acceptsSchedule() {
+        return false;
+    }
+
     /** Parameters this sampler reads from {@link SamplerSettings#params()}, for the API and UI. */
     default java.util.List<ParameterSpec> parameters() {
         return java.util.List.of();

@@ -46,6 +46,11 @@ public class EulerSampler implements Sampler {
                     "Scale of the churn noise"));
 
     @Override
+    public boolean acceptsSchedule() {
+        return true;
+    }
+
+    @Override
     public List<ParameterSpec> parameters() {
         return PARAMETERS;
     }

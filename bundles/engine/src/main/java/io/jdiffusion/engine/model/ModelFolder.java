@@ -1,0 +1,121 @@
+package io.jdiffusion.engine.model;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.jdiffusion.api.SchedulerConfig;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A model folder in the diffusers / Optimum ONNX layout, read without opening any session:
+ * which parts exist and what their JSON configs say.
+ */
+public final class ModelFolder {
+    /** diffusers' OnnxStableDiffusionPipeline hard-codes this when the VAE folder has no config.json. */
+    static final double SD_VAE_SCALING_FACTOR = 0.18215;
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final List<String> REQUIRED = List.of("text_encoder/model.onnx", "unet/model.onnx",
+            "vae_decoder/model.onnx", "scheduler/scheduler_config.json", "tokenizer/vocab.json", "tokenizer/merges.txt");
+
+    private final Path dir;
+    private final String id;
+
+    private ModelFolder(Path dir) {
+        this.dir = dir.toAbsolutePath().normalize();
+        this.id = this.dir.getFileName().toString();
+    }
+
+    /** Checks the folder holds a usable model; the message names every missing file. */
+    public static ModelFolder open(Path dir) {
+        if (!Files.isDirectory(dir)) {
+            throw new IllegalArgumentException("model folder " + dir + " does not exist");
+        }
+        StringBuilder missing = new StringBuilder();
+        for (String f : REQUIRED) {
+            if (!Files.isRegularFile(dir.resolve(f))) {
+                missing.append(missing.length() == 0 ? "" : ", ").append(f);
+            }
+        }
+        if (missing.length() > 0) {
+            throw new IllegalArgumentException("model folder " + dir + " is not a diffusers ONNX export: missing "
+                    + missing);
+        }
+        return new ModelFolder(dir);
+    }
+
+    /** True when {@code dir} looks like a model folder (used to list a models directory). */
+    public static boolean looksLikeModel(Path dir) {
+        return Files.isRegularFile(dir.resolve("unet/model.onnx"));
+    }
+
+    public Path dir() {
+        return dir;
+    }
+
+    public String id() {
+        return id;
+    }
+
+    public Path part(String name) {
+        return dir.resolve(name).resolve("model.onnx");
+    }
+
+    public boolean hasPart(String name) {
+        return Files.isRegularFile(part(name));
+    }
+
+    public Path tokenizerDir() {
+        return dir.resolve("tokenizer");
+    }
+
+    public SchedulerConfig schedulerConfig() {
+        return new SchedulerConfig(readJson("scheduler/scheduler_config.json"));
+    }
+
+    /** {@code vae_decoder/config.json}'s {@code scaling_factor}, else SD's 0.18215 as diffusers' ONNX pipeline assumes. */
+    public double vaeScalingFactor() {
+        for (String part : List.of("vae_decoder", "vae_encoder", "vae")) {
+            Map<String, Object> cfg = readJsonIfPresent(part + "/config.json");
+            if (cfg.get("scaling_factor") instanceof Number n) {
+                return n.doubleValue();
+            }
+        }
+        return SD_VAE_SCALING_FACTOR;
+    }
+
+    /** Pixels per latent cell: 2^(len(block_out_channels)-1) from the VAE config, else 8. */
+    public int vaeFactor() {
+        for (String part : List.of("vae_decoder", "vae_encoder", "vae")) {
+            Map<String, Object> cfg = readJsonIfPresent(part + "/config.json");
+            if (cfg.get("block_out_channels") instanceof List<?> l && !l.isEmpty()) {
+                return 1 << (l.size() - 1);
+            }
+        }
+        return 8;
+    }
+
+    /** The UNet's {@code sample_size} (latent cells), else 64. */
+    public int unetSampleSize() {
+        Map<String, Object> cfg = readJsonIfPresent("unet/config.json");
+        return cfg.get("sample_size") instanceof Number n ? n.intValue() : 64;
+    }
+
+    public Map<String, Object> readJsonIfPresent(String relative) {
+        Path p = dir.resolve(relative);
+        return Files.isRegularFile(p) ? readJson(relative) : Map.of();
+    }
+
+    @SuppressWarnings("unchecked")
+    public Map<String, Object> readJson(String relative) {
+        Path p = dir.resolve(relative);
+        try {
+            return JSON.readValue(p.toFile(), LinkedHashMap.class);
+        } catch (IOException e) {
+            throw new IllegalArgumentException("cannot read " + p + ": " + e.getMessage(), e);
+        }
+    }
+}

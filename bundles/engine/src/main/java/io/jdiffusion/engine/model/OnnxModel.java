@@ -1,0 +1,262 @@
+package io.jdiffusion.engine.model;
+
+import ai.onnxruntime.OnnxJavaType;
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import ai.onnxruntime.TensorInfo;
+import io.jdiffusion.api.SchedulerConfig;
+import io.jdiffusion.api.TextModel;
+import io.jdiffusion.engine.onnx.Inputs;
+import io.jdiffusion.engine.onnx.OnnxRuntime;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * A loaded model: one session per part, created once and reused for every request; closing
+ * the model closes them. Inputs are made in the types the sessions declare.
+ */
+public final class OnnxModel implements AutoCloseable {
+    private final ModelFolder folder;
+    private final OnnxRuntime runtime;
+    private final OrtEnvironment env;
+    private final OrtSession textEncoder;
+    private final OrtSession unet;
+    private final OrtSession vaeDecoder;
+    private final SchedulerConfig schedulerConfig;
+    private final double scalingFactor;
+    private final int hiddenWidth;
+    private final int maxLength;
+    private final int latentChannels;
+    private final boolean unetBatchesGuidance;
+    private final boolean textBatches;
+
+    public OnnxModel(ModelFolder folder, OnnxRuntime runtime) throws OrtException {
+        this.folder = folder;
+        this.runtime = runtime;
+        this.env = runtime.env();
+        this.schedulerConfig = folder.schedulerConfig();
+        this.scalingFactor = folder.vaeScalingFactor();
+        OrtSession te = null;
+        OrtSession un = null;
+        OrtSession vd = null;
+        try {
+            te = runtime.open(folder.part("text_encoder"));
+            un = runtime.open(folder.part("unet"));
+            vd = runtime.open(folder.part("vae_decoder"));
+        } catch (OrtException | RuntimeException e) {
+            closeQuietly(te, un, vd);
+            throw e;
+        }
+        this.textEncoder = te;
+        this.unet = un;
+        this.vaeDecoder = vd;
+
+        long[] idsShape = Inputs.info(textEncoder, "input_ids").getShape();
+        this.maxLength = idsShape.length == 2 && idsShape[1] > 0 ? (int) idsShape[1] : 77;
+        this.textBatches = idsShape.length == 2 && idsShape[0] < 0;
+        long[] hs = Inputs.info(unet, "encoder_hidden_states").getShape();
+        this.hiddenWidth = hs.length == 3 && hs[2] > 0 ? (int) hs[2] : textWidthFromConfig();
+        long[] sample = Inputs.info(unet, "sample").getShape();
+        this.latentChannels = sample.length == 4 && sample[1] > 0 ? (int) sample[1] : 4;
+        this.unetBatchesGuidance = sample.length == 4 && (sample[0] < 0 || sample[0] == 2);
+    }
+
+    private int textWidthFromConfig() {
+        Object w = folder.readJsonIfPresent("text_encoder/config.json").get("hidden_size");
+        if (w instanceof Number n) {
+            return n.intValue();
+        }
+        throw new IllegalStateException("cannot tell the text width of " + folder.dir()
+                + ": encoder_hidden_states has no fixed last dimension and text_encoder/config.json no hidden_size");
+    }
+
+    public ModelFolder folder() {
+        return folder;
+    }
+
+    public String id() {
+        return folder.id();
+    }
+
+    public SchedulerConfig schedulerConfig() {
+        return schedulerConfig;
+    }
+
+    public double scalingFactor() {
+        return scalingFactor;
+    }
+
+    public int latentChannels() {
+        return latentChannels;
+    }
+
+    public int vaeFactor() {
+        return folder.vaeFactor();
+    }
+
+    public int hiddenWidth() {
+        return hiddenWidth;
+    }
+
+    /** Default image side in pixels: the UNet's sample_size times the VAE factor. */
+    public int defaultResolution() {
+        return folder.unetSampleSize() * folder.vaeFactor();
+    }
+
+    /** Whether unconditional and conditional passes can go through the UNet as one batch of 2. */
+    public boolean unetBatchesGuidance() {
+        return unetBatchesGuidance;
+    }
+
+    public TextModel textModel() {
+        return new TextModel() {
+            @Override
+            public Path tokenizerDir() {
+                return folder.tokenizerDir();
+            }
+
+            @Override
+            public int maxLength() {
+                return maxLength;
+            }
+
+            @Override
+            public int hiddenWidth() {
+                return hiddenWidth;
+            }
+
+            @Override
+            public float[] encode(long[] ids, int sequences) {
+                return encodeText(ids, sequences);
+            }
+        };
+    }
+
+    private float[] encodeText(long[] ids, int sequences) {
+        if (ids.length != (long) sequences * maxLength) {
+            throw new IllegalArgumentException("expected " + sequences + " x " + maxLength + " ids, got " + ids.length);
+        }
+        if (!textBatches && sequences > 1) { // fixed batch of 1: one sequence at a time
+            float[] out = new float[sequences * maxLength * hiddenWidth];
+            for (int s = 0; s < sequences; s++) {
+                long[] one = java.util.Arrays.copyOfRange(ids, s * maxLength, (s + 1) * maxLength);
+                float[] h = encodeText(one, 1);
+                System.arraycopy(h, 0, out, s * h.length, h.length);
+            }
+            return out;
+        }
+        OnnxJavaType idsType = Inputs.type(textEncoder, "input_ids");
+        try (OnnxTensor input = Inputs.ids(env, idsType, ids, new long[] {sequences, maxLength});
+             OrtSession.Result r = textEncoder.run(Map.of("input_ids", input))) {
+            float[] h = Inputs.readFloats(Inputs.output(r, "last_hidden_state"));
+            if (h.length != sequences * maxLength * hiddenWidth) {
+                throw new IllegalStateException("text encoder returned " + h.length + " values, expected "
+                        + sequences + "x" + maxLength + "x" + hiddenWidth);
+            }
+            return h;
+        } catch (OrtException e) {
+            throw new IllegalStateException("text encoder failed: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * One UNet call.
+     *
+     * @param sample   {@code [batch, channels, h, w]}
+     * @param timestep the timestep for every batch row
+     * @param hidden   {@code [batch, tokens, width]}
+     */
+    public float[] unet(float[] sample, int batch, int h, int w, double timestep, float[] hidden, int tokens) {
+        Map<String, OnnxTensor> in = new LinkedHashMap<>();
+        try {
+            in.put("sample", Inputs.floats(env, Inputs.type(unet, "sample"), sample,
+                    new long[] {batch, latentChannels, h, w}));
+            in.put("timestep", timestepTensor(batch, timestep));
+            in.put("encoder_hidden_states", Inputs.floats(env, Inputs.type(unet, "encoder_hidden_states"), hidden,
+                    new long[] {batch, tokens, hiddenWidth}));
+            try (OrtSession.Result r = unet.run(in)) {
+                return Inputs.readFloats(Inputs.output(r, "out_sample"));
+            }
+        } catch (OrtException e) {
+            throw new IllegalStateException("UNet failed: " + e.getMessage(), e);
+        } finally {
+            Inputs.closeAll(in);
+        }
+    }
+
+    /** The timestep in the declared type and shape: scalar, [1] or [batch]. */
+    private OnnxTensor timestepTensor(int batch, double t) throws OrtException {
+        TensorInfo info = Inputs.info(unet, "timestep");
+        long[] declared = info.getShape();
+        long[] shape;
+        if (declared.length == 0) {
+            shape = new long[0];
+        } else if (declared[0] == 1) {
+            shape = new long[] {1};
+        } else {
+            shape = new long[] {batch};
+        }
+        int n = shape.length == 0 ? 1 : (int) shape[0];
+        float[] values = new float[n];
+        java.util.Arrays.fill(values, (float) t);
+        if (info.type == OnnxJavaType.INT64 || info.type == OnnxJavaType.INT32) {
+            long[] l = new long[n];
+            java.util.Arrays.fill(l, (long) t);
+            return Inputs.ids(env, info.type, l, shape);
+        }
+        if (info.type == OnnxJavaType.DOUBLE) {
+            double[] d = new double[n];
+            java.util.Arrays.fill(d, t);
+            return OnnxTensor.createTensor(env, java.nio.DoubleBuffer.wrap(d), shape);
+        }
+        return Inputs.floats(env, info.type, values, shape);
+    }
+
+    /**
+     * VAE decode of one image's final latents (sampler space): divides by the scaling factor,
+     * decodes, and returns RGB in [0,1], {@code [3, h*f, w*f]}.
+     */
+    public float[] decode(float[] latents, int h, int w) {
+        float[] scaled = new float[latents.length];
+        float inv = (float) (1.0 / scalingFactor);
+        for (int i = 0; i < scaled.length; i++) {
+            scaled[i] = latents[i] * inv;
+        }
+        try (OnnxTensor in = Inputs.floats(env, Inputs.type(vaeDecoder, "latent_sample"), scaled,
+                new long[] {1, latentChannels, h, w});
+             OrtSession.Result r = vaeDecoder.run(Map.of("latent_sample", in))) {
+            float[] img = Inputs.readFloats(Inputs.output(r, "sample"));
+            for (int i = 0; i < img.length; i++) {
+                float v = img[i] / 2f + 0.5f;
+                img[i] = v < 0f ? 0f : (v > 1f ? 1f : v);
+            }
+            return img;
+        } catch (OrtException e) {
+            throw new IllegalStateException("VAE decoder failed: " + e.getMessage(), e);
+        }
+    }
+
+    public OnnxRuntime runtime() {
+        return runtime;
+    }
+
+    @Override
+    public void close() {
+        closeQuietly(textEncoder, unet, vaeDecoder);
+    }
+
+    private static void closeQuietly(OrtSession... sessions) {
+        for (OrtSession s : sessions) {
+            if (s != null) {
+                try {
+                    s.close();
+                } catch (OrtException ignored) {
+                    // closing is best effort
+                }
+            }
+        }
+    }
+}

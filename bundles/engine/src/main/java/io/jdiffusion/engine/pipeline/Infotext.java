@@ -1,0 +1,32 @@
+package io.jdiffusion.engine.pipeline;
+
+/**
+ * AUTOMATIC1111's parameters text ("infotext"), so images open with their settings in tools
+ * that read it: prompt, optional negative prompt line, then "Key: value" pairs.
+ */
+final class Infotext {
+    private Infotext() {
+    }
+
+    static String of(Job job, long seed) {
+        StringBuilder b = new StringBuilder(job.prompt());
+        if (!job.negativePrompt().isEmpty()) {
+            b.append("\nNegative prompt: ").append(job.negativePrompt());
+        }
+        b.append("\nSteps: ").append(job.steps());
+        b.append(", Sampler: ").append(job.sampler().label());
+        if (job.schedule() != null) {
+            b.append(", Schedule type: ").append(job.schedule().label());
+        }
+        b.append(", CFG scale: ").append(job.cfgScale());
+        b.append(", Seed: ").append(Long.toUnsignedString(seed));
+        b.append(", Size: ").append(job.width()).append('x').append(job.height());
+        b.append(", Model: ").append(job.model().id());
+        if (!"txt2img".equals(job.mode().plugin().id())) {
+            b.append(", Mode: ").append(job.mode().plugin().label());
+        }
+        job.params().forEach((k, v) -> b.append(", ").append(k).append(": ").append(v));
+        b.append(", RNG: CPU");
+        return b.toString();
+    }
+}

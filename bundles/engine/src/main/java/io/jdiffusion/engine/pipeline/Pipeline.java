@@ -1,0 +1,87 @@
+package io.jdiffusion.engine.pipeline;
+
+import io.jdiffusion.api.Conditioning;
+import io.jdiffusion.api.GenerationMode;
+import io.jdiffusion.api.NoiseSource;
+import io.jdiffusion.api.Progress;
+import io.jdiffusion.api.Sampler;
+import io.jdiffusion.api.SamplerPlan;
+import io.jdiffusion.api.SamplerSettings;
+import io.jdiffusion.api.service.GenerationResult;
+import io.jdiffusion.engine.model.OnnxModel;
+import io.jdiffusion.engine.noise.TorchCpuGenerator;
+import java.math.BigInteger;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The walk of one request, top to bottom: conditioning -> for each image: seeded start latents
+ * (mode) -> sampler loop over the guided UNet -> VAE decode -> PNG with its parameters.
+ * Each image of a batch has its own generator seeded with seed + i, so any image of a batch
+ * can be made again alone.
+ */
+public final class Pipeline {
+    private Pipeline() {
+    }
+
+    public static GenerationResult run(Job job, Progress progress) {
+        OnnxModel model = job.model();
+        int f = model.vaeFactor();
+        int[] shape = {1, model.latentChannels(), job.height() / f, job.width() / f};
+        Conditioning cond = job.conditioner().service().condition(model.textModel(), job.prompt(), job.negativePrompt());
+        Sampler sampler = job.sampler().service();
+        SamplerSettings settings = new SamplerSettings(job.schedule() == null ? null : job.schedule().service(),
+                job.params());
+        SamplerPlan plan = sampler.plan(model.schedulerConfig(), job.steps(), settings);
+
+        List<byte[]> images = new ArrayList<>();
+        List<String> infotexts = new ArrayList<>();
+        List<Object> seeds = new ArrayList<>();
+        int total = job.batchSize() * plan.steps();
+        for (int i = 0; i < job.batchSize(); i++) {
+            long seed = job.seed() + i;
+            NoiseSource noise = new TorchCpuGenerator(seed);
+            int offset = i * plan.steps();
+            Progress imageProgress = (done, steps) -> progress.step(offset + done, total);
+            GenerationMode.ModeStart start = job.mode().plugin().service().start(
+                    new Context(sampler, plan, shape, noise, job.mode().inputs()));
+            GuidedDenoiser denoiser = new GuidedDenoiser(model, cond, job.cfgScale(), shape);
+            float[] latents = sampler.sample(denoiser, start.latents(), plan, start.startStep(), noise, imageProgress);
+            float[] rgb = model.decode(latents, shape[2], shape[3]);
+            String infotext = Infotext.of(job, seed);
+            images.add(PngEncoder.encode(rgb, job.width(), job.height(), infotext));
+            infotexts.add(infotext);
+            seeds.add(unsigned(seed));
+        }
+        Map<String, Object> info = new LinkedHashMap<>();
+        info.put("mode", job.mode().plugin().id());
+        info.put("prompt", job.prompt());
+        info.put("negative_prompt", job.negativePrompt());
+        info.put("sampler", job.sampler().id());
+        info.put("sampler_label", job.sampler().label());
+        info.put("schedule", job.schedule() == null ? "default" : job.schedule().id());
+        info.put("steps", job.steps());
+        info.put("cfg_scale", job.cfgScale());
+        info.put("seed", seeds.get(0));
+        info.put("seeds", seeds);
+        info.put("width", job.width());
+        info.put("height", job.height());
+        info.put("batch_size", job.batchSize());
+        info.put("model", model.id());
+        info.put("noise_source", "cpu");
+        info.put("params", job.params());
+        info.put("infotext", infotexts.get(0));
+        info.put("infotexts", infotexts);
+        return new GenerationResult(images, info);
+    }
+
+    static Object unsigned(long seed) {
+        return seed >= 0 ? (Object) seed : new BigInteger(Long.toUnsignedString(seed));
+    }
+
+    private record Context(Sampler sampler, SamplerPlan plan, int[] latentShape, NoiseSource noise,
+                           Map<String, Object> inputs) implements GenerationMode.ModeContext {
+    }
+}

@@ -1,0 +1,107 @@
+package io.jdiffusion.server;
+
+import io.javalin.http.Context;
+import io.jdiffusion.api.ParameterSpec;
+import io.jdiffusion.api.Progress;
+import io.jdiffusion.api.service.GenerationRequest;
+import io.jdiffusion.api.service.GenerationResult;
+import io.jdiffusion.api.service.GenerationService;
+import io.jdiffusion.api.service.PluginDescription;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** The JSON API of docs/contracts.md: one small method per route, each a thin layer over {@link GenerationService}. */
+final class ApiHandlers {
+    private final GenerationService engine;
+
+    ApiHandlers(GenerationService engine) {
+        this.engine = engine;
+    }
+
+    /** {@code POST /api/v1/txt2img}: {@code {images: [base64 PNG], info}}. */
+    void txt2img(Context ctx) {
+        GenerationRequest request = Txt2ImgRequests.parse("txt2img", ctx.bodyAsBytes());
+        GenerationResult result = engine.generate(request, Progress.NONE);
+        Json.write(ctx, imagesResponse(result));
+    }
+
+    void samplers(Context ctx) {
+        Json.write(ctx, plugins(engine.samplers()));
+    }
+
+    void modes(Context ctx) {
+        Json.write(ctx, plugins(engine.modes()));
+    }
+
+    void schedules(Context ctx) {
+        Json.write(ctx, plugins(engine.schedules()));
+    }
+
+    void models(Context ctx) {
+        Json.write(ctx, engine.models());
+    }
+
+    void health(Context ctx) {
+        Map<String, Object> health = new LinkedHashMap<>();
+        health.put("status", "ok");
+        Map<String, Object> fromEngine = engine.health();
+        if (fromEngine != null) {
+            health.putAll(fromEngine);
+        }
+        Json.write(ctx, health);
+    }
+
+    /** {@code GET /api/v1/tokens?prompt=...&model=...}: {@code {tokens: N}}. */
+    void tokens(Context ctx) {
+        String prompt = ctx.queryParam("prompt");
+        String model = ctx.queryParam("model");
+        int n = engine.countTokens(model == null || model.isBlank() ? null : model, prompt == null ? "" : prompt);
+        Json.write(ctx, Map.of("tokens", n));
+    }
+
+    static Map<String, Object> imagesResponse(GenerationResult result) {
+        Base64.Encoder b64 = Base64.getEncoder();
+        List<String> images = new ArrayList<>(result.images().size());
+        for (byte[] png : result.images()) {
+            images.add(b64.encodeToString(png));
+        }
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("images", images);
+        body.put("info", result.info() == null ? Map.of() : result.info());
+        return body;
+    }
+
+    /** A bound or default as JSON: null for an infinite or undefined one (JSON has no Infinity). */
+    static Double finite(double v) {
+        return Double.isFinite(v) ? v : null;
+    }
+
+    /** {@code [{id, label, bundle, parameters: [{name, default, min, max, help}]}]}. */
+    static List<Map<String, Object>> plugins(List<PluginDescription> list) {
+        List<Map<String, Object>> out = new ArrayList<>();
+        for (PluginDescription d : list) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("id", d.id());
+            m.put("label", d.label());
+            m.put("bundle", d.bundle());
+            List<Map<String, Object>> params = new ArrayList<>();
+            if (d.parameters() != null) {
+                for (ParameterSpec p : d.parameters()) {
+                    Map<String, Object> pm = new LinkedHashMap<>();
+                    pm.put("name", p.name());
+                    pm.put("default", finite(p.defaultValue()));
+                    pm.put("min", finite(p.min()));
+                    pm.put("max", finite(p.max()));
+                    pm.put("help", p.help());
+                    params.add(pm);
+                }
+            }
+            m.put("parameters", params);
+            out.add(m);
+        }
+        return out;
+    }
+}

@@ -1,0 +1,84 @@
+package io.jdiffusion.toyworld;
+
+import java.util.Objects;
+
+/**
+ * What kind of SD-shaped folder {@link ToyWorld#write} makes. {@link #defaults()} is SD 1.x-shaped.
+ *
+ * @param hiddenWidth    width W of the text states (768 for SD 1.x, 1024 for SD 2.x); at least 32
+ * @param idsType        element type of the text encoder's {@code input_ids}
+ * @param timestepType   element type of the UNet's {@code timestep}
+ * @param predictionType "epsilon" or "v_prediction": what the UNet returns, also written to scheduler_config.json
+ * @param seed           seed of the pseudo-random (non-feature) embedding values
+ */
+public record ToyWorldOptions(int hiddenWidth, IdsType idsType, TimestepType timestepType, String predictionType,
+                              long seed) {
+
+    public enum IdsType { INT32, INT64 }
+
+    public enum TimestepType { FLOAT, INT64 }
+
+    public static final String EPSILON = "epsilon";
+    public static final String V_PREDICTION = "v_prediction";
+
+    public ToyWorldOptions {
+        Objects.requireNonNull(idsType, "idsType");
+        Objects.requireNonNull(timestepType, "timestepType");
+        Objects.requireNonNull(predictionType, "predictionType");
+        if (hiddenWidth < TextFeatures.FEATURE_DIMS)
+            throw new IllegalArgumentException("hiddenWidth must be at least " + TextFeatures.FEATURE_DIMS
+                    + " (the feature block), was " + hiddenWidth);
+        if (!predictionType.equals(EPSILON) && !predictionType.equals(V_PREDICTION))
+            throw new IllegalArgumentException("predictionType must be epsilon or v_prediction, was " + predictionType);
+    }
+
+    /** SD 1.x-shaped: W 768, int32 input_ids, float32 timestep [B], epsilon prediction. */
+    public static ToyWorldOptions defaults() {
+        return new ToyWorldOptions(768, IdsType.INT32, TimestepType.FLOAT, EPSILON, 1234L);
+    }
+
+    public static Builder builder() {
+        return new Builder(defaults());
+    }
+
+    public Builder toBuilder() {
+        return new Builder(this);
+    }
+
+    public ToyWorldOptions withHiddenWidth(int w) { return toBuilder().hiddenWidth(w).build(); }
+    public ToyWorldOptions withIdsType(IdsType t) { return toBuilder().idsType(t).build(); }
+    public ToyWorldOptions withTimestepType(TimestepType t) { return toBuilder().timestepType(t).build(); }
+    public ToyWorldOptions withPredictionType(String p) { return toBuilder().predictionType(p).build(); }
+
+    /** A short stable string naming these options, for cache keys together with {@link ToyWorld#VERSION}. */
+    public String key() {
+        return "w" + hiddenWidth + "-" + idsType.name().toLowerCase() + "-t" + timestepType.name().toLowerCase()
+                + "-" + predictionType + "-s" + seed;
+    }
+
+    public static final class Builder {
+        private int hiddenWidth;
+        private IdsType idsType;
+        private TimestepType timestepType;
+        private String predictionType;
+        private long seed;
+
+        private Builder(ToyWorldOptions o) {
+            hiddenWidth = o.hiddenWidth;
+            idsType = o.idsType;
+            timestepType = o.timestepType;
+            predictionType = o.predictionType;
+            seed = o.seed;
+        }
+
+        public Builder hiddenWidth(int w) { hiddenWidth = w; return this; }
+        public Builder idsType(IdsType t) { idsType = t; return this; }
+        public Builder timestepType(TimestepType t) { timestepType = t; return this; }
+        public Builder predictionType(String p) { predictionType = p; return this; }
+        public Builder seed(long s) { seed = s; return this; }
+
+        public ToyWorldOptions build() {
+            return new ToyWorldOptions(hiddenWidth, idsType, timestepType, predictionType, seed);
+        }
+    }
+}

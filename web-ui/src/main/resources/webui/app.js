@@ -1,0 +1,503 @@
+// jdiffusion web UI: plain JavaScript against the JSON API of docs/contracts.md, no build step.
+"use strict";
+
+(() => {
+  const API = "api/v1/";
+  const $ = (id) => document.getElementById(id);
+
+  /** API request field -> id of the control that sets it, to mark the culprit of a 400. */
+  const FIELD_INPUTS = {
+    prompt: "prompt", negative_prompt: "negative-prompt", sampler: "sampler", schedule: "schedule",
+    steps: "steps", cfg_scale: "cfg-scale", seed: "seed", width: "width", height: "height",
+    batch_size: "batch-size", model: "model",
+  };
+
+  const state = {
+    samplers: [],
+    lastSeed: null,
+    running: false,
+    lastInfoText: "",
+  };
+
+  // ---------------------------------------------------------------- API
+
+  class ApiError extends Error {
+    constructor(message, field, status) {
+      super(message);
+      this.field = field || null;
+      this.status = status;
+    }
+  }
+
+  /** GET or POST JSON; non-2xx answers become an ApiError carrying the server's {error, field}. */
+  async function api(path, body) {
+    const init = body === undefined ? {} : {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(body),
+    };
+    let response;
+    try {
+      response = await fetch(API + path, init);
+    } catch (e) {
+      throw new ApiError("Cannot reach the server: " + e.message, null, 0);
+    }
+    const text = await response.text();
+    let data = null;
+    try {
+      data = text ? JSON.parse(text) : null;
+    } catch (e) {
+      if (response.ok) throw new ApiError("The server sent something that is not JSON.", null, response.status);
+    }
+    if (!response.ok) {
+      const message = data && data.error ? data.error : (text || response.statusText || "request failed");
+      throw new ApiError(message, data && data.field, response.status);
+    }
+    return { data, text };
+  }
+
+  // ---------------------------------------------------------------- form controls
+
+  /** Keeps a range slider and its number input in step. */
+  function pairSlider(id) {
+    const number = $(id);
+    const range = $(id + "-range");
+    range.addEventListener("input", () => { number.value = range.value; clearInvalid(number); });
+    number.addEventListener("input", () => { if (number.value !== "") range.value = number.value; });
+  }
+
+  /** Width/height snap to a multiple of 64 in 64..2048 when the field is left. */
+  function snapSize(id) {
+    const number = $(id);
+    number.addEventListener("change", () => {
+      let v = Number(number.value);
+      if (!Number.isFinite(v) || number.value === "") v = 512;
+      v = Math.min(2048, Math.max(64, Math.round(v / 64) * 64));
+      number.value = v;
+      $(id + "-range").value = v;
+    });
+  }
+
+  function option(value, label) {
+    const o = document.createElement("option");
+    o.value = value;
+    o.textContent = label;
+    return o;
+  }
+
+  async function loadSamplers() {
+    const select = $("sampler");
+    try {
+      const { data } = await api("samplers");
+      state.samplers = Array.isArray(data) ? data : [];
+      select.replaceChildren();
+      if (state.samplers.length === 0) {
+        select.append(option("", "(no sampler plugins)"));
+        return;
+      }
+      for (const s of state.samplers) select.append(option(s.id, s.label || s.id));
+      const preferred = state.samplers.find((s) => s.id === "euler") || state.samplers[0];
+      select.value = preferred.id;
+      renderSamplerParams();
+    } catch (e) {
+      select.replaceChildren(option("", "(samplers unavailable)"));
+      showError(e);
+    }
+  }
+
+  async function loadSchedules() {
+    try {
+      const { data } = await api("schedules");
+      if (!Array.isArray(data) || data.length === 0) return;
+      const select = $("schedule");
+      for (const s of data) select.append(option(s.id, s.label || s.id));
+      $("schedule-field").hidden = false;
+    } catch (e) {
+      // the sampler's own default schedule is used
+    }
+  }
+
+  async function loadModels() {
+    try {
+      const { data } = await api("models");
+      if (!Array.isArray(data) || data.length === 0) return;
+      const select = $("model");
+      select.replaceChildren();
+      for (const m of data) {
+        const size = m.width && m.height ? ` (${m.width}\u00d7${m.height})` : "";
+        const o = option(m.id, m.id + size);
+        o.title = m.path || "";
+        select.append(o);
+      }
+      const preferred = data.find((m) => m.default) || data.find((m) => m.loaded);
+      if (preferred) select.value = preferred.id;
+    } catch (e) {
+      // keep "default"
+    }
+  }
+
+  async function loadHealth() {
+    const el = $("health");
+    try {
+      const { data } = await api("health");
+      el.className = "health ok";
+      el.textContent = data && data.provider ? String(data.provider) : "online";
+      $("health-info").textContent = JSON.stringify(data, null, 2);
+    } catch (e) {
+      el.className = "health down";
+      el.textContent = "offline";
+      $("health-info").textContent = e.message;
+    }
+  }
+
+  /** Number inputs for the parameters the selected sampler declares (e.g. eta); sent under their own names. */
+  function renderSamplerParams() {
+    const box = $("sampler-params");
+    box.replaceChildren();
+    const sampler = state.samplers.find((s) => s.id === $("sampler").value);
+    for (const p of (sampler && sampler.parameters) || []) {
+      const field = document.createElement("div");
+      field.className = "field";
+      const id = "param-" + p.name;
+      const label = document.createElement("label");
+      label.htmlFor = id;
+      label.textContent = p.name;
+      const input = document.createElement("input");
+      input.type = "number";
+      input.id = id;
+      input.step = "any";
+      input.dataset.param = p.name;
+      input.dataset.field = p.name;
+      if (Number.isFinite(p.min)) input.min = p.min;
+      if (Number.isFinite(p.max)) input.max = p.max;
+      if (typeof p.default === "number") {
+        input.value = p.default;
+        input.dataset.default = p.default;
+      } else {
+        input.placeholder = "default";
+      }
+      if (p.help) { input.title = p.help; label.title = p.help; }
+      field.append(label, input);
+      box.append(field);
+    }
+  }
+
+  // ---------------------------------------------------------------- token counter
+
+  let tokenTimer = 0;
+  let tokenSeq = 0;
+  function countTokensSoon() {
+    clearTimeout(tokenTimer);
+    tokenTimer = setTimeout(async () => {
+      const seq = ++tokenSeq;
+      const prompt = $("prompt").value;
+      const model = $("model").value;
+      const el = $("token-count");
+      try {
+        const q = "tokens?prompt=" + encodeURIComponent(prompt) + (model ? "&model=" + encodeURIComponent(model) : "");
+        const { data } = await api(q);
+        if (seq !== tokenSeq) return;
+        const n = data.tokens;
+        const limit = Math.max(75, Math.ceil(n / 75) * 75);
+        el.textContent = n + "/" + limit;
+        el.classList.toggle("over", n > 75);
+      } catch (e) {
+        if (seq === tokenSeq) el.textContent = "";
+      }
+    }, 300);
+  }
+
+  // ---------------------------------------------------------------- errors
+
+  function clearInvalid(el) {
+    if (el) el.classList.remove("invalid");
+  }
+
+  function clearError() {
+    const box = $("error");
+    box.hidden = true;
+    box.replaceChildren();
+    for (const el of document.querySelectorAll(".invalid")) el.classList.remove("invalid");
+  }
+
+  function showError(e) {
+    const box = $("error");
+    box.replaceChildren();
+    const title = document.createElement("strong");
+    title.textContent = e.status === 400 ? "Please check the request" : e.status ? `Error ${e.status}` : "Error";
+    const text = document.createElement("span");
+    text.textContent = e.message;
+    box.append(title, text);
+    box.hidden = false;
+    const field = e.field && (FIELD_INPUTS[e.field] ? $(FIELD_INPUTS[e.field]) : document.querySelector(`[data-param="${CSS.escape(e.field)}"]`));
+    if (field) {
+      field.classList.add("invalid");
+      field.focus({ preventScroll: false });
+    }
+  }
+
+  // ---------------------------------------------------------------- generate
+
+  function readNumber(id) {
+    const v = $(id).value.trim();
+    return v === "" ? undefined : Number(v);
+  }
+
+  /** The request body, snake_case as the API wants it; empty fields are left to the server's defaults. */
+  function buildRequest() {
+    const body = {
+      prompt: $("prompt").value,
+      negative_prompt: $("negative-prompt").value,
+      sampler: $("sampler").value || undefined,
+      schedule: $("schedule").value || undefined,
+      steps: readNumber("steps"),
+      cfg_scale: readNumber("cfg-scale"),
+      width: readNumber("width"),
+      height: readNumber("height"),
+      batch_size: readNumber("batch-size"),
+      model: $("model").value || undefined,
+    };
+    const seed = $("seed").value.trim();
+    if (seed !== "") body.seed = seed; // a string keeps all 64 bits
+    // sampler parameters only where they differ from the plugin's default, as A1111's infotext lists them
+    for (const input of document.querySelectorAll("#sampler-params input[data-param]")) {
+      const v = input.value.trim();
+      if (v !== "" && Number(v) !== Number(input.dataset.default)) body[input.dataset.param] = Number(v);
+    }
+    return body;
+  }
+
+  /** The seed of the first image as the server wrote it: digits from the raw JSON, so no 64-bit value is rounded. */
+  function seedOf(rawText, info) {
+    const seed = info ? info.seed : undefined;
+    if (typeof seed === "string" && seed !== "") return seed;
+    if (typeof seed === "number" && Number.isSafeInteger(seed)) return String(seed);
+    const m = /"seed"\s*:\s*"?(-?\d+)/.exec(rawText);
+    if (m) return m[1];
+    return seed === undefined || seed === null ? null : String(seed);
+  }
+
+  let timer = 0;
+  async function generate() {
+    if (state.running) return;
+    clearError();
+    const button = $("generate");
+    const status = $("status");
+    state.running = true;
+    button.disabled = true;
+    button.classList.add("busy");
+    button.querySelector(".label").textContent = "Generating\u2026";
+    const started = performance.now();
+    const tick = () => { status.textContent = ((performance.now() - started) / 1000).toFixed(1) + " s"; };
+    tick();
+    timer = setInterval(tick, 100);
+    try {
+      const { data, text } = await api("txt2img", buildRequest());
+      showResult(data, text);
+      loadHealth(); // the provider is known once a model has loaded
+      status.textContent = "Done in " + ((performance.now() - started) / 1000).toFixed(1) + " s";
+    } catch (e) {
+      showError(e);
+      status.textContent = "Failed after " + ((performance.now() - started) / 1000).toFixed(1) + " s";
+    } finally {
+      clearInterval(timer);
+      state.running = false;
+      button.disabled = false;
+      button.classList.remove("busy");
+      button.querySelector(".label").textContent = "Generate";
+    }
+  }
+
+  /** Per-image seeds ({@code info.seeds}), digits taken from the raw JSON so no 64-bit seed is rounded. */
+  function seedsOf(rawText, info, count, first) {
+    const m = /"seeds"\s*:\s*\[([^\]]*)\]/.exec(rawText);
+    let seeds = m ? m[1].split(",").map((x) => x.trim().replace(/^"|"$/g, "")).filter((x) => /^-?\d+$/.test(x)) : [];
+    if (seeds.length === 0 && Array.isArray(info.seeds)) seeds = info.seeds.map(String);
+    return Array.from({ length: count }, (_, i) => seeds[i] || (i === 0 ? first : null));
+  }
+
+  function showResult(data, rawText) {
+    const images = (data && data.images) || [];
+    const info = (data && data.info) || {};
+    const gallery = $("gallery");
+    gallery.replaceChildren();
+    gallery.classList.toggle("empty", images.length === 0);
+    gallery.classList.toggle("single", images.length === 1);
+    if (images.length === 0) {
+      const p = document.createElement("p");
+      p.className = "placeholder";
+      p.textContent = "The server returned no images.";
+      gallery.append(p);
+    }
+    const seeds = seedsOf(rawText, info, images.length, seedOf(rawText, info));
+    const infotexts = Array.isArray(info.infotexts) ? info.infotexts : [];
+    const fallback = typeof info.infotext === "string" && info.infotext ? info.infotext : JSON.stringify(info, null, 2);
+    const figures = [];
+
+    // selecting an image (batches) shows its own parameters; the recycle button then reuses its seed
+    const select = (i) => {
+      figures.forEach((f, j) => f.classList.toggle("selected", i === j && figures.length > 1));
+      const text = typeof infotexts[i] === "string" && infotexts[i] ? infotexts[i] : fallback;
+      state.lastInfoText = text;
+      $("result-info").textContent = text;
+      $("copy-info").hidden = !text;
+      const seed = seeds[i] !== undefined && seeds[i] !== null ? seeds[i] : seedOf(rawText, info);
+      if (seed !== null) {
+        state.lastSeed = seed;
+        $("seed-reuse").disabled = false;
+        $("seed-reuse").title = "Reuse the seed " + seed;
+      }
+    };
+
+    images.forEach((b64, i) => {
+      const src = "data:image/png;base64," + b64;
+      const figure = document.createElement("figure");
+      const img = document.createElement("img");
+      if (i === 0) img.id = "result-image";
+      img.alt = "Generated image " + (i + 1);
+      img.src = src;
+      img.title = images.length > 1 ? "Click to see its parameters" : "Click to view full size";
+      img.addEventListener("click", () => {
+        if (images.length > 1 && !figure.classList.contains("selected")) select(i);
+        else openViewer(src);
+      });
+      const tools = document.createElement("div");
+      tools.className = "tools";
+      const view = document.createElement("button");
+      view.type = "button";
+      view.textContent = "view";
+      view.addEventListener("click", () => openViewer(src));
+      const save = document.createElement("a");
+      save.href = src;
+      save.download = "jdiffusion-" + (seeds[i] || Date.now()) + (images.length > 1 ? "-" + (i + 1) : "") + ".png";
+      save.textContent = "save";
+      tools.append(view, save);
+      figure.append(img, tools);
+      gallery.append(figure);
+      figures.push(figure);
+    });
+
+    if (images.length > 0) {
+      select(0);
+    } else {
+      state.lastInfoText = fallback;
+      $("result-info").textContent = fallback;
+      $("copy-info").hidden = !fallback;
+    }
+  }
+
+  function openViewer(src) {
+    const viewer = $("viewer");
+    viewer.querySelector("img").src = src;
+    viewer.hidden = false;
+  }
+
+  // ---------------------------------------------------------------- tabs
+
+  function selectTab(name) {
+    for (const tab of document.querySelectorAll(".tab[data-tab]")) {
+      const on = tab.dataset.tab === name;
+      tab.classList.toggle("active", on);
+      tab.setAttribute("aria-selected", String(on));
+      $("tab-" + tab.dataset.tab).hidden = !on;
+    }
+    if (name === "plugins") loadPluginLists();
+  }
+
+  async function loadPluginLists() {
+    const fill = async (path, id, describe) => {
+      const box = $(id);
+      try {
+        const { data } = await api(path);
+        box.replaceChildren();
+        if (!Array.isArray(data) || data.length === 0) {
+          const p = document.createElement("div");
+          p.className = "muted";
+          p.textContent = "none registered";
+          box.append(p);
+          return;
+        }
+        for (const item of data) {
+          const row = document.createElement("div");
+          row.className = "plugin";
+          const name = document.createElement("code");
+          name.textContent = item.id;
+          const meta = document.createElement("div");
+          meta.className = "meta";
+          meta.textContent = describe(item);
+          row.append(name, meta);
+          box.append(row);
+        }
+      } catch (e) {
+        box.textContent = e.message;
+      }
+    };
+    const plugin = (p) => [p.label, p.bundle && "bundle " + p.bundle,
+      (p.parameters || []).map((x) => `${x.name}=${x.default} [${x.min}..${x.max}]`).join(", ")]
+      .filter(Boolean).join(" \u00b7 ");
+    await Promise.all([
+      fill("samplers", "list-samplers", plugin),
+      fill("schedules", "list-schedules", plugin),
+      fill("modes", "list-modes", plugin),
+      fill("models", "list-models", (m) => [m.family, m.width && `${m.width}\u00d7${m.height}`,
+        m.loaded ? "loaded" : "not loaded", m.path].filter(Boolean).join(" \u00b7 ")),
+      loadHealth(),
+    ]);
+  }
+
+  // ---------------------------------------------------------------- wiring
+
+  function init() {
+    ["steps", "cfg-scale", "width", "height", "batch-size"].forEach(pairSlider);
+    ["width", "height"].forEach(snapSize);
+
+    $("generate").addEventListener("click", generate);
+    for (const id of ["prompt", "negative-prompt"]) {
+      $(id).addEventListener("keydown", (e) => {
+        if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) {
+          e.preventDefault();
+          generate();
+        }
+      });
+    }
+    $("prompt").addEventListener("input", countTokensSoon);
+    $("model").addEventListener("change", countTokensSoon);
+    $("sampler").addEventListener("change", renderSamplerParams);
+    $("settings").addEventListener("input", (e) => clearInvalid(e.target));
+    $("prompt").addEventListener("input", (e) => clearInvalid(e.target));
+
+    $("seed-random").addEventListener("click", () => { $("seed").value = ""; clearInvalid($("seed")); });
+    $("seed-reuse").addEventListener("click", () => {
+      if (state.lastSeed !== null) { $("seed").value = state.lastSeed; clearInvalid($("seed")); }
+    });
+    $("swap-size").addEventListener("click", () => {
+      const w = $("width").value;
+      $("width").value = $("height").value;
+      $("height").value = w;
+      $("width-range").value = $("width").value;
+      $("height-range").value = $("height").value;
+    });
+    $("copy-info").addEventListener("click", async () => {
+      try {
+        await navigator.clipboard.writeText(state.lastInfoText);
+        $("copy-info").textContent = "copied";
+      } catch (e) {
+        $("copy-info").textContent = "copy failed";
+      }
+      setTimeout(() => { $("copy-info").textContent = "copy"; }, 1500);
+    });
+
+    for (const tab of document.querySelectorAll(".tab[data-tab]")) {
+      tab.addEventListener("click", () => selectTab(tab.dataset.tab));
+    }
+    $("viewer").addEventListener("click", () => { $("viewer").hidden = true; });
+    document.addEventListener("keydown", (e) => { if (e.key === "Escape") $("viewer").hidden = true; });
+
+    loadHealth();
+    loadModels().then(countTokensSoon);
+    loadSamplers();
+    loadSchedules();
+  }
+
+  init();
+})();
