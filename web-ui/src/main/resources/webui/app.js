@@ -10,6 +10,7 @@
     prompt: "prompt", negative_prompt: "negative-prompt", sampler: "sampler", schedule: "schedule",
     steps: "steps", cfg_scale: "cfg-scale", seed: "seed", width: "width", height: "height",
     batch_size: "batch-size", model: "model",
+    init_image: "init-image", strength: "strength", resize_mode: "resize-mode", mask: "mask-image", mask_blur: "mask-blur",
   };
 
   const state = {
@@ -17,6 +18,11 @@
     lastSeed: null,
     running: false,
     lastInfoText: "",
+    mode: "txt2img",    // the generation tab in front: txt2img, img2img or inpaint (one form, each adds its inputs)
+    initImage: null,    // img2img, inpaint: the chosen image as a data: URL, sent as init_image
+    mask: null,         // inpaint: the chosen mask as a data: URL
+    maskPainted: false, // inpaint: strokes painted on the image, which then are the mask
+    pluginsSeen: false, // the plugins tab was opened since the sampler list was loaded
   };
 
   // ---------------------------------------------------------------- API
@@ -87,6 +93,7 @@
 
   async function loadSamplers() {
     const select = $("sampler");
+    const previous = select.value;
     try {
       const { data } = await api("samplers");
       state.samplers = Array.isArray(data) ? data : [];
@@ -96,7 +103,9 @@
         return;
       }
       for (const s of state.samplers) select.append(option(s.id, s.label || s.id));
-      const preferred = state.samplers.find((s) => s.id === "euler") || state.samplers[0];
+      // plugins come and go while the page is open: keep the choice while its sampler is still there
+      const preferred = state.samplers.find((s) => s.id === previous)
+        || state.samplers.find((s) => s.id === "euler") || state.samplers[0];
       select.value = preferred.id;
       renderSamplerParams();
     } catch (e) {
@@ -259,6 +268,16 @@
     };
     const seed = $("seed").value.trim();
     if (seed !== "") body.seed = seed; // a string keeps all 64 bits
+    if (state.mode === "img2img" || state.mode === "inpaint") {
+      if (state.initImage) body.init_image = state.initImage; // none: the server's 400 names init_image
+      body.strength = readNumber("strength");
+      body.resize_mode = Number($("resize-mode").value);
+    }
+    if (state.mode === "inpaint") {
+      if (state.maskPainted) body.mask = maskPainter.dataUrl();
+      else if (state.mask) body.mask = state.mask;
+      body.mask_blur = readNumber("mask-blur");
+    }
     // sampler parameters only where they differ from the plugin's default, as A1111's infotext lists them
     for (const input of document.querySelectorAll("#sampler-params input[data-param]")) {
       const v = input.value.trim();
@@ -292,7 +311,7 @@
     tick();
     timer = setInterval(tick, 100);
     try {
-      const { data, text } = await api("txt2img", buildRequest());
+      const { data, text } = await api(state.mode, buildRequest());
       showResult(data, text);
       loadHealth(); // the provider is known once a model has loaded
       status.textContent = "Done in " + ((performance.now() - started) / 1000).toFixed(1) + " s";
@@ -394,14 +413,181 @@
 
   // ---------------------------------------------------------------- tabs
 
+  /** Tabs may share a panel (data-panel): img2img is the txt2img form plus its own inputs. */
   function selectTab(name) {
+    const panelOf = (tab) => "tab-" + (tab.dataset.panel || tab.dataset.tab);
+    let shown = null;
     for (const tab of document.querySelectorAll(".tab[data-tab]")) {
       const on = tab.dataset.tab === name;
       tab.classList.toggle("active", on);
       tab.setAttribute("aria-selected", String(on));
-      $("tab-" + tab.dataset.tab).hidden = !on;
+      if (on) shown = panelOf(tab);
     }
-    if (name === "plugins") loadPluginLists();
+    for (const tab of document.querySelectorAll(".tab[data-tab]")) $(panelOf(tab)).hidden = panelOf(tab) !== shown;
+    if (name === "txt2img" || name === "img2img" || name === "inpaint") {
+      if (state.pluginsSeen) loadSamplers(); // back from the plugins tab: a jar may have come or gone
+      state.pluginsSeen = false;
+      state.mode = name;
+      $("img2img-inputs").hidden = name === "txt2img";
+      $("inpaint-inputs").hidden = name !== "inpaint";
+      clearError();
+    }
+    if (name === "plugins") {
+      state.pluginsSeen = true;
+      loadPluginLists();
+    }
+  }
+
+  // ---------------------------------------------------------------- img2img and inpaint images
+
+  /** An image input: a drop zone with a preview, and a file picker; the file is kept as a data: URL. */
+  function wireImageInput(inputId, zoneId, previewId, hintId, field, keep) {
+    const zone = $(zoneId);
+    const use = (file) => {
+      if (!file) return;
+      if (!/^image\//.test(file.type)) {
+        showError(new ApiError("That file is not an image: choose a PNG or JPEG.", field, 0));
+        return;
+      }
+      const reader = new FileReader();
+      reader.onload = () => {
+        const url = String(reader.result);
+        keep(url);
+        const preview = $(previewId);
+        preview.src = url;
+        preview.hidden = false;
+        $(hintId).hidden = true;
+        clearInvalid($(inputId));
+      };
+      reader.readAsDataURL(file);
+    };
+    $(inputId).addEventListener("change", (e) => use(e.target.files[0]));
+    zone.addEventListener("dragover", (e) => { e.preventDefault(); zone.classList.add("over"); });
+    zone.addEventListener("dragleave", () => zone.classList.remove("over"));
+    zone.addEventListener("drop", (e) => {
+      e.preventDefault();
+      zone.classList.remove("over");
+      use(e.dataTransfer.files[0]);
+    });
+    zone.addEventListener("click", () => $(inputId).click());
+  }
+
+  /**
+   * Painting the inpaint mask on the init image: the visible canvas shows the image with the strokes in a
+   * translucent colour; a hidden canvas of the same size holds the mask itself, white strokes on black.
+   */
+  const maskPainter = (() => {
+    const mask = document.createElement("canvas");    // what is sent: white strokes on black
+    const overlay = document.createElement("canvas"); // what is shown over the image: the same strokes in colour
+    let image = null;
+    let last = null;
+    const view = () => $("mask-canvas");
+    const redraw = () => {
+      const c = view();
+      const g = c.getContext("2d");
+      g.clearRect(0, 0, c.width, c.height);
+      if (image) g.drawImage(image, 0, 0);
+      g.globalAlpha = 0.55;
+      g.drawImage(overlay, 0, 0);
+      g.globalAlpha = 1;
+    };
+    const clear = () => {
+      const g = mask.getContext("2d");
+      g.fillStyle = "#000";
+      g.fillRect(0, 0, mask.width, mask.height);
+      overlay.getContext("2d").clearRect(0, 0, overlay.width, overlay.height);
+      state.maskPainted = false;
+      redraw();
+    };
+    const load = (url) => {
+      const img = new Image();
+      img.onload = () => {
+        image = img;
+        for (const c of [view(), mask, overlay]) { c.width = img.naturalWidth; c.height = img.naturalHeight; }
+        $("mask-paint-field").hidden = false;
+        clear();
+      };
+      img.src = url;
+    };
+    const point = (e) => {
+      const c = view();
+      const r = c.getBoundingClientRect();
+      return { x: (e.clientX - r.left) * c.width / r.width, y: (e.clientY - r.top) * c.height / r.height };
+    };
+    const stroke = (from, to) => {
+      for (const [canvas, colour] of [[mask, "#fff"], [overlay, "#ff5a1f"]]) {
+        const g = canvas.getContext("2d");
+        g.strokeStyle = colour;
+        g.lineCap = "round";
+        g.lineWidth = Number($("brush-size").value) || 48;
+        g.beginPath();
+        g.moveTo(from.x, from.y);
+        g.lineTo(to.x, to.y);
+        g.stroke();
+      }
+      state.maskPainted = true;
+      clearInvalid($("mask-image"));
+      redraw();
+    };
+    const wire = () => {
+      const c = view();
+      c.addEventListener("pointerdown", (e) => { c.setPointerCapture(e.pointerId); last = point(e); stroke(last, last); });
+      c.addEventListener("pointermove", (e) => { if (last) { const p = point(e); stroke(last, p); last = p; } });
+      for (const type of ["pointerup", "pointercancel"]) c.addEventListener(type, () => { last = null; });
+      $("mask-clear").addEventListener("click", clear);
+    };
+    return { load, wire, clear, dataUrl: () => mask.toDataURL("image/png") };
+  })();
+
+  function wireInitImage() {
+    wireImageInput("init-image", "drop-zone", "init-preview", "drop-hint", "init_image", (url) => {
+      state.initImage = url;
+      maskPainter.load(url);
+    });
+    maskPainter.wire();
+    // a chosen mask file replaces what was painted
+    wireImageInput("mask-image", "mask-zone", "mask-preview", "mask-hint", "mask", (url) => { state.mask = url; maskPainter.clear(); });
+  }
+
+  /**
+   * GET /api/v1/plugins: one row per bundle (plugins first), its version, state and services, and in red why a
+   * broken one does not work (not a bundle, an unresolved import, a wrong API version, a throwing start).
+   */
+  async function loadBundles() {
+    const box = $("list-bundles");
+    try {
+      const { data } = await api("plugins");
+      const bundles = (Array.isArray(data) ? data : [])
+        .filter((b) => b.id !== 0)
+        .sort((a, b) => Number(b.plugin) - Number(a.plugin) || Number(Boolean(b.error)) - Number(Boolean(a.error)));
+      box.replaceChildren();
+      for (const b of bundles) {
+        const row = document.createElement("div");
+        row.className = "plugin bundle" + (b.error ? " broken" : "");
+        row.dataset.bundle = b.symbolic_name || b.file;
+        const name = document.createElement("code");
+        name.textContent = b.symbolic_name || b.file;
+        const right = document.createElement("div");
+        const meta = document.createElement("div");
+        meta.className = "meta";
+        const stateTag = document.createElement("span");
+        stateTag.className = "state";
+        stateTag.textContent = b.state;
+        meta.append(stateTag, " \u00b7 " + [b.version, b.file, b.plugin ? "plugin" : "core",
+          ...(b.services || [])].filter(Boolean).join(" \u00b7 "));
+        right.append(meta);
+        if (b.error) {
+          const problem = document.createElement("div");
+          problem.className = "problem";
+          problem.textContent = b.error;
+          right.append(problem);
+        }
+        row.append(name, right);
+        box.append(row);
+      }
+    } catch (e) {
+      box.textContent = e.message;
+    }
   }
 
   async function loadPluginLists() {
@@ -436,6 +622,7 @@
       (p.parameters || []).map((x) => `${x.name}=${x.default} [${x.min}..${x.max}]`).join(", ")]
       .filter(Boolean).join(" \u00b7 ");
     await Promise.all([
+      loadBundles(),
       fill("samplers", "list-samplers", plugin),
       fill("schedules", "list-schedules", plugin),
       fill("modes", "list-modes", plugin),
@@ -448,7 +635,8 @@
   // ---------------------------------------------------------------- wiring
 
   function init() {
-    ["steps", "cfg-scale", "width", "height", "batch-size"].forEach(pairSlider);
+    ["steps", "cfg-scale", "width", "height", "batch-size", "strength", "mask-blur", "brush-size"].forEach(pairSlider);
+    wireInitImage();
     ["width", "height"].forEach(snapSize);
 
     $("generate").addEventListener("click", generate);

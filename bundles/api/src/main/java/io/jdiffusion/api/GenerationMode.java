@@ -2,6 +2,7 @@ package io.jdiffusion.api;
 
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * A way of starting the denoising loop (txt2img, img2img, depth2img, ...): it prepares the start
@@ -16,6 +17,34 @@ public interface GenerationMode {
         return List.of();
     }
 
+    /**
+     * Names of the inputs that are images (since 1.1). The engine decodes each one the request
+     * holds (base64 PNG or JPEG, a {@code data:} URL prefix allowed) and fits it to the request's
+     * width and height under its {@code resize_mode} (0 just resize, 1 crop and resize, 2 resize
+     * and fill, as AUTOMATIC1111), so {@link ModeContext#inputs()} holds it as an {@link RgbImage}.
+     * A value that is not an image is refused with a 400 naming the input.
+     */
+    default Set<String> imageInputs() {
+        return Set.of();
+    }
+
+    /**
+     * Checks the inputs before the request is queued (since 1.1), after numbers were range-checked
+     * against {@link #parameters()} and images decoded: throw
+     * {@code io.jdiffusion.api.service.InvalidRequestException} naming the field, e.g. for a
+     * missing image.
+     */
+    default void check(Map<String, Object> inputs) {
+    }
+
+    /**
+     * Entries this mode adds to the image's AUTOMATIC1111 infotext (since 1.1), e.g.
+     * {@code Denoising strength: 0.75}; in order, keys as A1111 writes them.
+     */
+    default Map<String, String> infotext(Map<String, Object> inputs) {
+        return Map.of();
+    }
+
     /** What a mode is given for one image. */
     interface ModeContext {
         Sampler sampler();
@@ -27,11 +56,47 @@ public interface GenerationMode {
 
         NoiseSource noise();
 
-        /** The request's mode inputs by name (images as decoded data, numbers, strings). */
+        /** The request's mode inputs by name (images as {@link RgbImage}, numbers, strings). */
         Map<String, Object> inputs();
+
+        /**
+         * VAE-encodes an image of the request's size into start latents in the sampler's
+         * convention (since 1.1): the encoder's latents times the model's scaling factor,
+         * {@link #latentShape()} values. Deterministic: it draws nothing from {@link #noise()}.
+         *
+         * @throws UnsupportedOperationException where the model has no VAE encoder
+         */
+        default float[] encodeImage(RgbImage image) {
+            throw new UnsupportedOperationException("this engine cannot VAE-encode images");
+        }
     }
 
-    /** Where the loop starts. */
-    record ModeStart(float[] latents, int startStep) {
+    /**
+     * Where the loop starts. A {@code startStep} equal to the plan's step count means no
+     * denoising at all: the latents are decoded as they are (img2img at strength 0).
+     *
+     * @param hooks per-image hooks (since 1.1), or null for none
+     */
+    record ModeStart(float[] latents, int startStep, ImageHooks hooks) {
+        /** A start without hooks (the 1.0 constructor). */
+        public ModeStart(float[] latents, int startStep) {
+            this(latents, startStep, null);
+        }
+    }
+
+    /**
+     * What a mode may change around the loop of one image (since 1.1), e.g. inpainting keeps the
+     * unmasked area by wrapping the denoiser and pastes the original pixels back after decoding.
+     */
+    interface ImageHooks {
+        /** The denoiser the sampler gets, given the engine's guided one. */
+        default Denoiser denoiser(Denoiser guided) {
+            return guided;
+        }
+
+        /** The decoded image, RGB {@code [3, height, width]} in [0, 1], before it is encoded as PNG. */
+        default float[] finish(float[] rgb) {
+            return rgb;
+        }
     }
 }

@@ -17,4 +17,19 @@ public record SamplerPlan(double[] timesteps, double[] sigmas, double initNoiseS
     public int steps() {
         return timesteps.length;
     }
+
+    /**
+     * Checks a sampler's {@code startStep} against this plan: 0 runs every step, {@link #steps()} runs
+     * none (img2img at strength 0). The samplers all take the same range and say so in the same words.
+     *
+     * @return {@link #steps()}
+     * @throws IllegalArgumentException when {@code startStep} is outside {@code 0..steps()}
+     */
+    public int checkStartStep(int startStep) {
+        int steps = steps();
+        if (startStep < 0 || startStep > steps) {
+            throw new IllegalArgumentException("startStep must be in 0.." + steps + ", not " + startStep);
+        }
+        return steps;
+    }
 }

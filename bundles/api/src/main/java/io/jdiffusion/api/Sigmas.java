@@ -271,4 +271,69 @@ public final class Sigmas {
         }
         return out;
     }
+
+    /**
+     * k-diffusion's {@code DiscreteSchedule.get_sigmas(n)} (the spacing AUTOMATIC1111 uses for its
+     * k-diffusion samplers on SD): {@code t = torch.linspace(N - 1, 0, n)} in float32, each
+     * {@code t_to_sigma(t)} (log sigma interpolated linearly between the neighbouring training
+     * sigmas, in float32), then a final 0. Length {@code n + 1}, float32 values.
+     *
+     * @param logSigmas log of the training sigmas, ascending by timestep ({@link #logFloat32})
+     */
+    public static double[] kDiffusionSigmas(int n, float[] logSigmas) {
+        if (n < 1) {
+            throw new IllegalArgumentException("steps must be at least 1");
+        }
+        float[] t = linspaceFloat32(logSigmas.length - 1, 0f, n);
+        double[] out = new double[n + 1];
+        for (int i = 0; i < n; i++) {
+            out[i] = kDiffusionTToSigma(t[i], logSigmas);
+        }
+        out[n] = 0;
+        return out;
+    }
+
+    /**
+     * k-diffusion's {@code DiscreteSchedule.t_to_sigma} in float32: {@code exp((1 - w) log_sigmas[floor t]
+     * + w log_sigmas[ceil t])} with {@code w = frac(t)}.
+     */
+    public static float kDiffusionTToSigma(float t, float[] logSigmas) {
+        int low = (int) Math.floor(t);
+        int high = (int) Math.ceil(t);
+        float w = t - (float) Math.floor(t);
+        float logSigma = (1f - w) * logSigmas[low] + w * logSigmas[high];
+        return (float) Math.exp(logSigma);
+    }
+
+    /**
+     * k-diffusion's {@code DiscreteSchedule.sigma_to_t} (unquantized) in float32: the fractional
+     * training timestep of {@code sigma} by linear interpolation in log sigma, clamped to
+     * {@code 0..N-1}. The float32 counterpart of {@link #sigmaToT}, as k-diffusion computes it on
+     * tensors.
+     */
+    public static float kDiffusionSigmaToT(float sigma, float[] logSigmas) {
+        int n = logSigmas.length;
+        float logSigma = (float) Math.log(sigma);
+        // low_idx = dists.ge(0).cumsum(0).argmax(0).clamp(max=n-2): the first index where the running
+        // count of log_sigmas <= log_sigma reaches its maximum
+        int count = 0;
+        int best = 0;
+        int lowIdx = 0;
+        for (int i = 0; i < n; i++) {
+            if (logSigma - logSigmas[i] >= 0f) {
+                count++;
+            }
+            if (count > best) {
+                best = count;
+                lowIdx = i;
+            }
+        }
+        lowIdx = Math.min(lowIdx, n - 2);
+        int highIdx = lowIdx + 1;
+        float low = logSigmas[lowIdx];
+        float high = logSigmas[highIdx];
+        float w = (low - logSigma) / (low - high);
+        w = Math.min(Math.max(w, 0f), 1f);
+        return (1f - w) * lowIdx + w * highIdx;
+    }
 }

@@ -5,6 +5,7 @@ import io.jdiffusion.api.NoiseSchedule;
 import io.jdiffusion.api.Plugin;
 import io.jdiffusion.api.Progress;
 import io.jdiffusion.api.Sampler;
+import io.jdiffusion.api.SamplerNames;
 import io.jdiffusion.api.TextConditioner;
 import io.jdiffusion.api.service.GenerationRequest;
 import io.jdiffusion.api.service.GenerationResult;
@@ -47,10 +48,10 @@ import org.slf4j.LoggerFactory;
 public class Engine implements GenerationService, SamplerTracer {
     private static final Logger LOG = LoggerFactory.getLogger(Engine.class);
 
-    private final PluginRegistry<Sampler> samplers = new PluginRegistry<>("sampler");
-    private final PluginRegistry<GenerationMode> modes = new PluginRegistry<>("mode");
-    private final PluginRegistry<NoiseSchedule> schedules = new PluginRegistry<>("schedule");
-    private final PluginRegistry<TextConditioner> conditioners = new PluginRegistry<>("conditioner");
+    private final PluginRegistry<Sampler> samplers = new PluginRegistry<>("sampler", Sampler.class);
+    private final PluginRegistry<GenerationMode> modes = new PluginRegistry<>("mode", GenerationMode.class);
+    private final PluginRegistry<NoiseSchedule> schedules = new PluginRegistry<>("schedule", NoiseSchedule.class);
+    private final PluginRegistry<TextConditioner> conditioners = new PluginRegistry<>("conditioner", TextConditioner.class);
     private final AtomicInteger queued = new AtomicInteger();
     private ExecutorService worker;
     private OnnxRuntime runtime;
@@ -190,8 +191,19 @@ public class Engine implements GenerationService, SamplerTracer {
         String modeName = r.mode() == null || r.mode().isBlank() ? "txt2img" : r.mode();
         Named<GenerationMode> mode = require("mode", modes, modeName);
         String samplerName = r.sampler() == null || r.sampler().isBlank() ? "euler" : r.sampler();
-        Named<Sampler> sampler = require("sampler", samplers, samplerName);
-        Named<NoiseSchedule> schedule = schedule(sampler, r.schedule());
+        // "DPM++ 2M Karras" (A1111's label) is sampler "DPM++ 2M" with schedule "karras"
+        SamplerNames.Split split = SamplerNames.split(samplerName, n -> samplers.find(n) != null);
+        Named<Sampler> sampler = require("sampler", samplers, split.sampler());
+        String scheduleName = r.schedule();
+        if (split.schedule() != null) {
+            if (scheduleName != null && !scheduleName.isBlank() && !scheduleName.equalsIgnoreCase("default")
+                    && !split.schedule().equalsIgnoreCase(SamplerNames.scheduleId(scheduleName))) {
+                throw new InvalidRequestException("schedule", "'" + scheduleName + "' contradicts the sampler label '"
+                        + samplerName + "'");
+            }
+            scheduleName = split.schedule();
+        }
+        Named<NoiseSchedule> schedule = schedule(sampler, scheduleName);
         String modelId = r.model() == null || r.model().isBlank() ? models.defaultId() : r.model();
         if (modelId == null || !models.known().containsKey(modelId)) {
             throw new InvalidRequestException("model", "unknown model '" + modelId + "'; available: "
@@ -213,15 +225,19 @@ public class Engine implements GenerationService, SamplerTracer {
         int defaultSide = defaultSide(modelId);
         int width = RequestValidator.side("width", r.width(), defaultSide);
         int height = RequestValidator.side("height", r.height(), defaultSide);
+        // images a mode takes (img2img's init_image) arrive decoded and fitted to width x height
+        Map<String, Object> modeInputs = io.jdiffusion.engine.image.ImageInputs.prepare(r.params(),
+                mode.service().imageInputs(), width, height);
+        mode.service().check(modeInputs);
         Map<String, Object> samplerParams = new LinkedHashMap<>();
         sampler.service().parameters().forEach(p -> {
             if (r.params().containsKey(p.name())) {
                 samplerParams.put(p.name(), r.params().get(p.name()));
             }
         });
-        return new Job(new Job.GenerationModeRef(mode, r.params()), r.prompt() == null ? "" : r.prompt(),
+        return new Job(new Job.GenerationModeRef(mode, modeInputs), r.prompt() == null ? "" : r.prompt(),
                 r.negativePrompt() == null ? "" : r.negativePrompt(), sampler, schedule, steps, cfg, seed, width,
-                height, batch, null, conditioner, samplerParams, modelId);
+                height, batch, null, conditioner, samplerParams, modelId, NoiseSources.parse(r.params().get("noise_source")));
     }
 
     /** The model's native resolution (UNet sample_size x VAE factor), read from its configs without loading it. */

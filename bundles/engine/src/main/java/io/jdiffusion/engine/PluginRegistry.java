@@ -9,18 +9,36 @@ import java.util.concurrent.CopyOnWriteArrayList;
 /** The services of one kind (samplers, modes, ...) currently registered, found by name. */
 public final class PluginRegistry<T> {
     private final String kind;
+    private final Class<T> type;
     private final List<Named<T>> entries = new CopyOnWriteArrayList<>();
 
     public PluginRegistry(String kind) {
+        this(kind, null);
+    }
+
+    /** With a type, every service is held behind a {@link PluginGuard} that names it when it fails. */
+    public PluginRegistry(String kind, Class<T> type) {
         this.kind = kind;
+        this.type = type;
     }
 
     public void add(T service, Map<String, Object> props, String bundle) {
-        entries.add(Named.of(service, props, bundle));
+        Named<T> n = Named.of(service, props, bundle);
+        if (type != null) {
+            n = new Named<>(n.id(), n.label(), n.aliases(), n.bundle(),
+                    PluginGuard.wrap(type, service, kind, n.id(), bundle));
+        }
+        entries.add(n);
     }
 
     public void remove(T service) {
-        entries.removeIf(e -> e.service() == service);
+        entries.removeIf(e -> {
+            if (PluginGuard.target(e.service()) != service) {
+                return false;
+            }
+            PluginGuard.markUnloaded(e.service());
+            return true;
+        });
     }
 
     /** Sorted by id, for listings. */

@@ -7,7 +7,7 @@ import io.jdiffusion.api.Sampler;
 import io.jdiffusion.api.SamplerPlan;
 import io.jdiffusion.api.SamplerSettings;
 import io.jdiffusion.api.SchedulerConfig;
-import io.jdiffusion.engine.noise.TorchCpuGenerator;
+import io.jdiffusion.api.noise.TorchCpuGenerator;
 import java.util.Locale;
 import java.util.Map;
 

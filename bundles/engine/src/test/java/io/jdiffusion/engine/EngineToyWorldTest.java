@@ -131,6 +131,22 @@ class EngineToyWorldTest {
     }
 
     @Test
+    void nvNoiseSourceIsSelectableAndRecorded() throws IOException {
+        GenerationRequest nv = new GenerationRequest(null, "a red circle on a white background", null, "euler", null,
+                20, 7.5, "1", 512, 512, 1, null, Map.of("noise_source", "nv"));
+        GenerationResult r = engine.generate(nv, null);
+        assertScene(image(r, 0), "red", "white");
+        assertTrue(((String) r.info().get("infotext")).endsWith("RNG: NV"), (String) r.info().get("infotext"));
+        assertEquals("nv", r.info().get("noise_source"));
+        assertFalse(java.util.Arrays.equals(r.images().get(0),
+                engine.generate(request("a red circle on a white background", "euler", 1), null).images().get(0)));
+        InvalidRequestException e = assertThrows(InvalidRequestException.class, () -> engine.generate(
+                new GenerationRequest(null, "x", null, null, null, null, null, null, null, null, null, null,
+                        Map.of("noise_source", "gpu")), null));
+        assertEquals("noise_source", e.field());
+    }
+
+    @Test
     void badRequestsNameTheField() {
         InvalidRequestException e = assertThrows(InvalidRequestException.class, () -> engine.generate(
                 new GenerationRequest(null, "x", null, null, null, 0, null, null, null, null, null, null, null), null));

@@ -28,6 +28,25 @@ final class ApiHandlers {
         Json.write(ctx, imagesResponse(result));
     }
 
+    /**
+     * {@code POST /api/v1/img2img}: the txt2img fields plus {@code init_image} (base64, a data: URL
+     * allowed), {@code strength} and {@code resize_mode}, as JSON or as a multipart form with the image
+     * as a file part; the same response. The engine decodes and checks the image, so a bad one is a
+     * 400 naming {@code init_image}.
+     */
+    void img2img(Context ctx) {
+        GenerationRequest request = ImageRequests.parse("img2img", ctx);
+        GenerationResult result = engine.generate(request, Progress.NONE);
+        Json.write(ctx, imagesResponse(result));
+    }
+
+    /** {@code POST /api/v1/inpaint}: img2img's fields plus {@code mask} (base64, white = repaint) and {@code mask_blur}. */
+    void inpaint(Context ctx) {
+        GenerationRequest request = ImageRequests.parse("inpaint", ctx);
+        GenerationResult result = engine.generate(request, Progress.NONE);
+        Json.write(ctx, imagesResponse(result));
+    }
+
     void samplers(Context ctx) {
         Json.write(ctx, plugins(engine.samplers()));
     }

@@ -6,8 +6,10 @@ import io.javalin.http.HttpResponseException;
 import io.javalin.router.JavalinDefaultRouting;
 import io.jdiffusion.api.service.GenerationService;
 import io.jdiffusion.api.service.InvalidRequestException;
+import io.jdiffusion.api.service.PluginInventory;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -28,7 +30,14 @@ final class HttpServer implements AutoCloseable {
 
     /** Creates and starts the server; {@code port} 0 takes any free port, see {@link #port()}. */
     static HttpServer start(GenerationService engine, WebUiFiles.Source ui, String host, int port) {
+        return start(engine, () -> null, ui, host, port);
+    }
+
+    /** As above, with the plugin inventory for {@code GET /api/v1/plugins} (null from the supplier: 503). */
+    static HttpServer start(GenerationService engine, Supplier<PluginInventory> inventory, WebUiFiles.Source ui,
+                            String host, int port) {
         ApiHandlers api = new ApiHandlers(engine);
+        PluginsHandler plugins = new PluginsHandler(inventory);
         WebUiFiles files = new WebUiFiles(ui);
         // Jetty and Javalin look things up with ServiceLoader through the thread context class loader:
         // inside a bundle that loader must be the one that sees Javalin (the host's).
@@ -40,7 +49,10 @@ final class HttpServer implements AutoCloseable {
                 cfg.showJavalinBanner = false;
                 cfg.startupWatcherEnabled = false;
                 cfg.http.maxRequestSize = MAX_REQUEST_BYTES;
-                cfg.router.mount(r -> routes(r, api, files));
+                cfg.router.mount(r -> {
+                    r.get("/api/v1/plugins", plugins::list);
+                    routes(r, api, files);
+                });
             });
             app.start(host, port);
             return new HttpServer(app);
@@ -52,6 +64,8 @@ final class HttpServer implements AutoCloseable {
     /** The route table: one line per route, naming its handler. Earlier routes win. */
     static void routes(JavalinDefaultRouting r, ApiHandlers api, WebUiFiles files) {
         r.post("/api/v1/txt2img", api::txt2img);
+        r.post("/api/v1/img2img", api::img2img);
+        r.post("/api/v1/inpaint", api::inpaint);
         r.get("/api/v1/samplers", api::samplers);
         r.get("/api/v1/modes", api::modes);
         r.get("/api/v1/schedules", api::schedules);

@@ -1,11 +1,14 @@
 package io.jdiffusion.server;
 
 import io.jdiffusion.api.service.GenerationService;
+import io.jdiffusion.api.service.PluginInventory;
 import org.osgi.framework.BundleContext;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -22,6 +25,10 @@ public class ServerComponent {
     @Reference
     private GenerationService engine;
 
+    /** Registered by the runtime host; optional so the server also runs in a bare framework. */
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
+    private volatile PluginInventory inventory;
+
     private HttpServer server;
 
     @Activate
@@ -35,7 +42,7 @@ public class ServerComponent {
         }
         int port = port(context.getProperty("sd.http.port"));
         try {
-            server = HttpServer.start(engine, new BundleWebUi(context), host, port);
+            server = HttpServer.start(engine, () -> inventory, new BundleWebUi(context), host, port);
         } catch (RuntimeException e) {
             LOG.error("cannot listen on {}:{}: {}", host, port, e.toString());
             throw e;

@@ -153,6 +153,54 @@ class HttpServerTest {
     }
 
     @Test
+    void img2imgPassesTheImageAndStrengthToTheImg2imgMode() throws Exception {
+        HttpResponse<String> r = post("/api/v1/img2img", "{\"prompt\": \"a blue square\", \"steps\": 20,"
+                + " \"init_image\": \"data:image/png;base64,iVBORw0KGgo=\", \"strength\": 0.8, \"resize_mode\": 1}");
+        assertEquals(200, r.statusCode(), r.body());
+        assertEquals(2, json(r).get("images").size());
+        GenerationRequest seen = LAST.get();
+        assertEquals("img2img", seen.mode());
+        assertEquals(20, seen.steps());
+        assertEquals(Map.of("init_image", "data:image/png;base64,iVBORw0KGgo=", "strength", 0.8, "resize_mode", 1),
+                seen.params());
+    }
+
+    @Test
+    void img2imgTakesAMultipartFormWithTheImageAsAFilePart() throws Exception {
+        String boundary = "----jdiffusion-test";
+        java.io.ByteArrayOutputStream body = new java.io.ByteArrayOutputStream();
+        String text = "--" + boundary + "\r\nContent-Disposition: form-data; name=\"prompt\"\r\n\r\n42\r\n"
+                + "--" + boundary + "\r\nContent-Disposition: form-data; name=\"strength\"\r\n\r\n0.8\r\n"
+                + "--" + boundary + "\r\nContent-Disposition: form-data; name=\"steps\"\r\n\r\n12\r\n"
+                + "--" + boundary + "\r\nContent-Disposition: form-data; name=\"seed\"\r\n\r\n18446744073709551615\r\n"
+                + "--" + boundary + "\r\nContent-Disposition: form-data; name=\"init_image\"; filename=\"a.png\"\r\n"
+                + "Content-Type: image/png\r\n\r\n";
+        body.write(text.getBytes(StandardCharsets.UTF_8));
+        body.write(PNG);
+        body.write(("\r\n--" + boundary + "--\r\n").getBytes(StandardCharsets.UTF_8));
+        HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port()
+                        + "/api/v1/img2img")).header("Content-Type", "multipart/form-data; boundary=" + boundary)
+                .POST(HttpRequest.BodyPublishers.ofByteArray(body.toByteArray())).build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, r.statusCode(), r.body());
+        GenerationRequest seen = LAST.get();
+        assertEquals("img2img", seen.mode());
+        assertEquals("42", seen.prompt());
+        assertEquals(12, seen.steps());
+        assertEquals("18446744073709551615", seen.seed());
+        assertEquals(0.8, ((Number) seen.params().get("strength")).doubleValue());
+        assertEquals(Base64.getEncoder().encodeToString(PNG), seen.params().get("init_image"));
+    }
+
+    @Test
+    void inpaintGoesToTheInpaintMode() throws Exception {
+        HttpResponse<String> r = post("/api/v1/inpaint", "{\"prompt\": \"p\", \"init_image\": \"a\", \"mask\": \"b\", \"mask_blur\": 2}");
+        assertEquals(200, r.statusCode(), r.body());
+        GenerationRequest seen = LAST.get();
+        assertEquals("inpaint", seen.mode());
+        assertEquals(Map.of("init_image", "a", "mask", "b", "mask_blur", 2), seen.params());
+    }
+
+    @Test
     void badJsonAndWrongTypesAre400NamingTheField() throws Exception {
         HttpResponse<String> r = post("/api/v1/txt2img", "{\"prompt\": ");
         assertEquals(400, r.statusCode());

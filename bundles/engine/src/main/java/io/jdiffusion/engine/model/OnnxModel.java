@@ -25,6 +25,8 @@ public final class OnnxModel implements AutoCloseable {
     private final OrtSession textEncoder;
     private final OrtSession unet;
     private final OrtSession vaeDecoder;
+    /** Opened on the first {@link #encode}: txt2img never needs it. Guarded by {@code this}. */
+    private OrtSession vaeEncoder;
     private final SchedulerConfig schedulerConfig;
     private final double scalingFactor;
     private final int hiddenWidth;
@@ -239,13 +241,65 @@ public final class OnnxModel implements AutoCloseable {
         }
     }
 
+    /**
+     * VAE encode of one image: RGB in [0,1] {@code [3, height, width]} to latents in sampler space
+     * (times the scaling factor), {@code [1, channels, height/f, width/f]}. An encoder whose output
+     * holds the distribution's mean and log-variance ({@code 2 x channels}, optimum's
+     * {@code latent_parameters}) gives its mean, so encoding draws no noise.
+     */
+    public float[] encode(float[] rgb, int height, int width) {
+        if (rgb.length != 3 * height * width) {
+            throw new IllegalArgumentException("expected 3 x " + height + " x " + width + " values, got " + rgb.length);
+        }
+        float[] x = new float[rgb.length];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = rgb[i] * 2f - 1f;
+        }
+        OrtSession session = vaeEncoder();
+        int n = latentChannels * (height / vaeFactor()) * (width / vaeFactor());
+        try (OnnxTensor in = Inputs.floats(env, Inputs.type(session, "sample"), x, new long[] {1, 3, height, width});
+             OrtSession.Result r = session.run(Map.of("sample", in))) {
+            float[] z = Inputs.readFloats(Inputs.output(r, "latent_sample"));
+            if (z.length != n && z.length != 2 * n) {
+                throw new IllegalStateException("VAE encoder returned " + z.length + " values, expected " + n);
+            }
+            float[] out = new float[n];
+            for (int i = 0; i < n; i++) { // the mean is the first half of [mean, logvar]
+                out[i] = (float) (z[i] * scalingFactor);
+            }
+            return out;
+        } catch (OrtException e) {
+            throw new IllegalStateException("VAE encoder failed: " + e.getMessage(), e);
+        }
+    }
+
+    private synchronized OrtSession vaeEncoder() {
+        if (vaeEncoder == null) {
+            if (!folder.hasPart("vae_encoder")) {
+                throw new io.jdiffusion.api.service.InvalidRequestException("model", "model " + id()
+                        + " has no vae_encoder/model.onnx, so it cannot take an input image");
+            }
+            try {
+                vaeEncoder = runtime.open(folder.part("vae_encoder"));
+            } catch (OrtException e) {
+                throw new IllegalStateException("cannot open the VAE encoder of " + id() + ": " + e.getMessage(), e);
+            }
+        }
+        return vaeEncoder;
+    }
+
     public OnnxRuntime runtime() {
         return runtime;
     }
 
     @Override
     public void close() {
-        closeQuietly(textEncoder, unet, vaeDecoder);
+        OrtSession enc;
+        synchronized (this) {
+            enc = vaeEncoder;
+            vaeEncoder = null;
+        }
+        closeQuietly(textEncoder, unet, vaeDecoder, enc);
     }
 
     private static void closeQuietly(OrtSession... sessions) {

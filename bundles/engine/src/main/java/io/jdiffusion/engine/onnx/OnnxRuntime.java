@@ -56,6 +56,11 @@ public final class OnnxRuntime {
 
     /** Opens a session on the chosen provider, falling back to CPU once with a one-line reason. */
     public OrtSession open(Path modelFile) throws OrtException {
+        if (requested == Device.AUTO && provider == null && !nvidiaDriverPresent()) {
+            provider = "CPU"; // auto on a machine without an NVIDIA driver: don't make ONNX Runtime log CUDA errors
+            fallbackReason = "no NVIDIA driver found (/proc/driver/nvidia/version)";
+            LOG.info("no NVIDIA GPU found, using the CPU execution provider");
+        }
         if (requested != Device.CPU && !"CPU".equals(provider)) {
             try {
                 OrtSession.SessionOptions cuda = baseOptions();
@@ -73,6 +78,11 @@ public final class OnnxRuntime {
         }
         provider = "CPU";
         return env.createSession(modelFile.toString(), baseOptions());
+    }
+
+    private static boolean nvidiaDriverPresent() {
+        return java.nio.file.Files.exists(Path.of("/proc/driver/nvidia/version"))
+                || java.nio.file.Files.exists(Path.of("/dev/nvidiactl"));
     }
 
     private static OrtSession.SessionOptions baseOptions() throws OrtException {

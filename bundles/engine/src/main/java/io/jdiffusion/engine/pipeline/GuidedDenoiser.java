@@ -2,7 +2,11 @@ package io.jdiffusion.engine.pipeline;
 
 import io.jdiffusion.api.Conditioning;
 import io.jdiffusion.api.Denoiser;
+import io.jdiffusion.api.ScheduledConditioning;
 import io.jdiffusion.engine.model.OnnxModel;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
 
 /**
  * The UNet with classifier-free guidance, as a sampler sees it. With guidance the
@@ -11,27 +15,60 @@ import io.jdiffusion.engine.model.OnnxModel;
  */
 final class GuidedDenoiser implements Denoiser {
     private final OnnxModel model;
-    private final Conditioning cond;
+    private final List<ScheduledConditioning> schedule;
     private final double scale;
     private final int[] shape;
-    private final float[] batchedHidden;
     private final float[] batchedSample;
+    /** Per conditioning, negative then positive as one UNet batch; made on first use. */
+    private final Map<Conditioning, float[]> batchedHiddens = new IdentityHashMap<>();
+    private Conditioning cond;
+    private float[] batchedHidden;
     private int calls;
 
     GuidedDenoiser(OnnxModel model, Conditioning cond, double scale, int[] shape) {
+        this(model, List.of(new ScheduledConditioning(Integer.MAX_VALUE, cond)), scale, shape);
+    }
+
+    /**
+     * With a schedule (prompt editing, alternation) the conditioning follows the model-call count
+     * as A1111's CFGDenoiser.step does: call c (from 0) uses the first entry with c <= untilStep.
+     */
+    GuidedDenoiser(OnnxModel model, List<ScheduledConditioning> schedule, double scale, int[] shape) {
+        if (schedule.isEmpty()) {
+            throw new IllegalArgumentException("empty conditioning schedule");
+        }
         this.model = model;
-        this.cond = cond;
+        this.schedule = List.copyOf(schedule);
         this.scale = scale;
         this.shape = shape.clone();
         int n = shape[1] * shape[2] * shape[3];
-        if (guided() && model.unetBatchesGuidance()) {
-            batchedHidden = new float[cond.positive().length * 2];
-            System.arraycopy(cond.negative(), 0, batchedHidden, 0, cond.positive().length);
-            System.arraycopy(cond.positive(), 0, batchedHidden, cond.positive().length, cond.positive().length);
-            batchedSample = new float[2 * n];
-        } else {
-            batchedHidden = null;
-            batchedSample = null;
+        batchedSample = guided() && model.unetBatchesGuidance() ? new float[2 * n] : null;
+        use(0);
+    }
+
+    /**
+     * The entry for the call about to be made. Past the last entry (samplers that call the model
+     * more than once a step) A1111 falls back to the first entry, and so do we.
+     */
+    private int scheduled(int call) {
+        for (int i = 0; i < schedule.size(); i++) {
+            if (call <= schedule.get(i).untilStep()) {
+                return i;
+            }
+        }
+        return 0;
+    }
+
+    private void use(int entry) {
+        Conditioning c = schedule.get(entry).conditioning();
+        cond = c;
+        if (batchedSample != null) {
+            batchedHidden = batchedHiddens.computeIfAbsent(c, k -> {
+                float[] both = new float[k.positive().length * 2];
+                System.arraycopy(k.negative(), 0, both, 0, k.positive().length);
+                System.arraycopy(k.positive(), 0, both, k.positive().length, k.positive().length);
+                return both;
+            });
         }
     }
 
@@ -50,6 +87,10 @@ final class GuidedDenoiser implements Denoiser {
 
     @Override
     public float[] predict(float[] modelInput, double timestep) {
+        int entry = scheduled(calls);
+        if (schedule.get(entry).conditioning() != cond) {
+            use(entry);
+        }
         int h = shape[2];
         int w = shape[3];
         int tokens = cond.tokens();

@@ -25,8 +25,19 @@ final class Infotext {
         if (!"txt2img".equals(job.mode().plugin().id())) {
             b.append(", Mode: ").append(job.mode().plugin().label());
         }
+        modeEntries(job).forEach((k, v) -> b.append(", ").append(k).append(": ").append(v));
         job.params().forEach((k, v) -> b.append(", ").append(k).append(": ").append(v));
-        b.append(", RNG: CPU");
+        b.append(", RNG: ").append(job.noiseSource().equals("nv") ? "NV" : "CPU");
         return b.toString();
+    }
+
+    /** What the mode adds (img2img: {@code Denoising strength}); a failing plugin adds nothing. */
+    static java.util.Map<String, String> modeEntries(Job job) {
+        try {
+            java.util.Map<String, String> m = job.mode().plugin().service().infotext(job.mode().inputs());
+            return m == null ? java.util.Map.of() : m;
+        } catch (RuntimeException e) {
+            return java.util.Map.of();
+        }
     }
 }

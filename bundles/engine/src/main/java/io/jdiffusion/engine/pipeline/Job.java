@@ -15,15 +15,16 @@ import java.util.Map;
  * @param schedule null for the sampler's own spacing
  * @param seed     unsigned 64-bit seed of the first image; image i uses seed + i
  * @param params   sampler parameters the request set
+ * @param noiseSource {@code cpu} (PyTorch's CPU generator) or {@code nv} (A1111's NV Philox)
  */
 public record Job(GenerationModeRef mode, String prompt, String negativePrompt, Named<Sampler> sampler,
                   Named<NoiseSchedule> schedule, int steps, double cfgScale, long seed, int width, int height,
                   int batchSize, OnnxModel model, Named<TextConditioner> conditioner, Map<String, Object> params,
-                  String modelId) {
+                  String modelId, String noiseSource) {
 
     public Job withModel(OnnxModel m) {
         return new Job(mode, prompt, negativePrompt, sampler, schedule, steps, cfgScale, seed, width, height,
-                batchSize, m, conditioner, params, modelId);
+                batchSize, m, conditioner, params, modelId, noiseSource);
     }
 
     /** The mode plugin and the inputs it was given. */

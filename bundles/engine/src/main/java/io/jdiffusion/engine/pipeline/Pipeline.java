@@ -1,15 +1,14 @@
 package io.jdiffusion.engine.pipeline;
 
-import io.jdiffusion.api.Conditioning;
 import io.jdiffusion.api.GenerationMode;
 import io.jdiffusion.api.NoiseSource;
 import io.jdiffusion.api.Progress;
 import io.jdiffusion.api.Sampler;
 import io.jdiffusion.api.SamplerPlan;
 import io.jdiffusion.api.SamplerSettings;
+import io.jdiffusion.api.ScheduledConditioning;
 import io.jdiffusion.api.service.GenerationResult;
 import io.jdiffusion.engine.model.OnnxModel;
-import io.jdiffusion.engine.noise.TorchCpuGenerator;
 import java.math.BigInteger;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -30,7 +29,9 @@ public final class Pipeline {
         OnnxModel model = job.model();
         int f = model.vaeFactor();
         int[] shape = {1, model.latentChannels(), job.height() / f, job.width() / f};
-        Conditioning cond = job.conditioner().service().condition(model.textModel(), job.prompt(), job.negativePrompt());
+        // one entry per stretch of model calls with the same text (prompt editing, alternation)
+        List<ScheduledConditioning> cond = job.conditioner().service().schedule(model.textModel(), job.prompt(),
+                job.negativePrompt(), job.steps());
         Sampler sampler = job.sampler().service();
         SamplerSettings settings = new SamplerSettings(job.schedule() == null ? null : job.schedule().service(),
                 job.params());
@@ -40,16 +41,22 @@ public final class Pipeline {
         List<String> infotexts = new ArrayList<>();
         List<Object> seeds = new ArrayList<>();
         int total = job.batchSize() * plan.steps();
+        // the images of a batch share their input images: each is VAE-encoded once (encoding is deterministic)
+        Map<io.jdiffusion.api.RgbImage, float[]> encoded = new java.util.IdentityHashMap<>();
         for (int i = 0; i < job.batchSize(); i++) {
             long seed = job.seed() + i;
-            NoiseSource noise = new TorchCpuGenerator(seed);
+            NoiseSource noise = io.jdiffusion.engine.NoiseSources.create(job.noiseSource(), seed);
             int offset = i * plan.steps();
             Progress imageProgress = (done, steps) -> progress.step(offset + done, total);
             GenerationMode.ModeStart start = job.mode().plugin().service().start(
-                    new Context(sampler, plan, shape, noise, job.mode().inputs()));
-            GuidedDenoiser denoiser = new GuidedDenoiser(model, cond, job.cfgScale(), shape);
-            float[] latents = sampler.sample(denoiser, start.latents(), plan, start.startStep(), noise, imageProgress);
-            float[] rgb = model.decode(latents, shape[2], shape[3]);
+                    new Context(sampler, plan, shape, noise, job.mode().inputs(), model, encoded));
+            GenerationMode.ImageHooks hooks = start.hooks() == null ? new GenerationMode.ImageHooks() { } : start.hooks();
+            float[] latents = start.latents();
+            if (start.startStep() < plan.steps()) { // startStep == steps: nothing to denoise (img2img strength 0)
+                io.jdiffusion.api.Denoiser denoiser = hooks.denoiser(new GuidedDenoiser(model, cond, job.cfgScale(), shape));
+                latents = sampler.sample(denoiser, latents, plan, start.startStep(), noise, imageProgress);
+            }
+            float[] rgb = hooks.finish(model.decode(latents, shape[2], shape[3]));
             String infotext = Infotext.of(job, seed);
             images.add(PngEncoder.encode(rgb, job.width(), job.height(), infotext));
             infotexts.add(infotext);
@@ -70,8 +77,12 @@ public final class Pipeline {
         info.put("height", job.height());
         info.put("batch_size", job.batchSize());
         info.put("model", model.id());
-        info.put("noise_source", "cpu");
+        info.put("noise_source", job.noiseSource());
         info.put("params", job.params());
+        Map<String, String> modeInfo = Infotext.modeEntries(job);
+        if (!modeInfo.isEmpty()) {
+            info.put("mode_params", modeInfo);
+        }
         info.put("infotext", infotexts.get(0));
         info.put("infotexts", infotexts);
         return new GenerationResult(images, info);
@@ -82,6 +93,16 @@ public final class Pipeline {
     }
 
     private record Context(Sampler sampler, SamplerPlan plan, int[] latentShape, NoiseSource noise,
-                           Map<String, Object> inputs) implements GenerationMode.ModeContext {
+                           Map<String, Object> inputs, OnnxModel model,
+                           Map<io.jdiffusion.api.RgbImage, float[]> encoded) implements GenerationMode.ModeContext {
+        @Override
+        public float[] encodeImage(io.jdiffusion.api.RgbImage image) {
+            int f = model.vaeFactor();
+            if (image.width() != latentShape[3] * f || image.height() != latentShape[2] * f) {
+                throw new IllegalArgumentException("image is " + image.width() + "x" + image.height()
+                        + ", the request " + latentShape[3] * f + "x" + latentShape[2] * f);
+            }
+            return encoded.computeIfAbsent(image, i -> model.encode(i.rgb(), i.height(), i.width())).clone();
+        }
     }
 }

@@ -136,13 +136,32 @@ class ClipConditionerTest {
     }
 
     @Test
-    void longPromptsAreTruncatedKeepingEos() {
+    void longPromptsBecomeChunksOf75AndTheNegativeIsPadded() {
         FakeTextModel model = new FakeTextModel(sd15, 77, 2);
-        conditioner.condition(model, "highly detailed, ".repeat(60), "");
+        Conditioning c = conditioner.condition(model, "highly detailed, ".repeat(60), "blurry");
+        // 180 tokens: commas near each chunk end move the rest of a part on, so 3 chunks
+        assertEquals(3 * 77, c.tokens());
+        assertEquals(3 * 77 * 2, c.negative().length);
         long[] ids = model.calls.get(0);
-        assertEquals(49407, ids[76]);
-        for (int i = 1; i < 76; i++) {
-            assertEquals(true, ids[i] != 49407, "no padding inside a full row");
+        assertEquals(3 + 1 + 1, ids.length / 77, "3 prompt chunks, 1 negative chunk, 1 empty prompt to pad with");
+        for (int chunk = 0; chunk < 3; chunk++) {
+            assertEquals(49406, ids[chunk * 77], "each chunk starts with BOS");
+            assertEquals(49407, ids[chunk * 77 + 76], "and ends with EOS");
+        }
+        // the negative's 2nd and 3rd chunks are the empty prompt's encoding: BOS then EOS
+        assertEquals(49406 + 0.001f, c.negative()[77 * 2 + 1], 1e-3);
+        assertEquals(49407 + 0.001f, c.negative()[(77 + 1) * 2 + 1], 1e-3);
+    }
+
+    @Test
+    void withoutAParserThePromptIsPlainText() {
+        FakeTextModel model = new FakeTextModel(sd15, 77, 2);
+        conditioner.condition(model, "(cat:1.5)", "");
+        try (ClipTokenizer t = ClipTokenizer.load(sd15)) {
+            long[] expected = t.encodePadded("(cat:1.5)", 77);
+            assertArrayEquals(expected, java.util.Arrays.copyOfRange(model.calls.get(0), 0, 77));
+        } catch (IOException e) {
+            throw new AssertionError(e);
         }
     }
 

@@ -70,10 +70,7 @@ public class DdimSampler implements Sampler {
                           Progress progress) {
         SchedulerConfig config = plan.config();
         double[] timesteps = plan.timesteps();
-        int steps = timesteps.length;
-        if (startStep < 0 || startStep > steps) {
-            throw new IllegalArgumentException("startStep must be in 0.." + steps + ", not " + startStep);
-        }
+        int steps = plan.checkStartStep(startStep);
         float[] alphasCumprod = config.alphasCumprod();
         float finalAlphaCumprod = finalAlphaCumprod(config);
         int stride = config.numTrainTimesteps() / steps;

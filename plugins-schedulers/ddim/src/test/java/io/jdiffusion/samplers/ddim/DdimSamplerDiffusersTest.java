@@ -1,15 +1,15 @@
 package io.jdiffusion.samplers.ddim;
 
-import static io.jdiffusion.samplers.ddim.DiffusersFixtures.absMean;
-import static io.jdiffusion.samplers.ddim.DiffusersFixtures.absSum;
-import static io.jdiffusion.samplers.ddim.DiffusersFixtures.config;
-import static io.jdiffusion.samplers.ddim.DiffusersFixtures.dummyDenoiser;
-import static io.jdiffusion.samplers.ddim.DiffusersFixtures.dummyNoiseDeter;
-import static io.jdiffusion.samplers.ddim.DiffusersFixtures.dummySampleDeter;
+import static io.jdiffusion.samplers.testkit.DiffusersFixtures.NO_NOISE;
+import static io.jdiffusion.samplers.testkit.DiffusersFixtures.absMean;
+import static io.jdiffusion.samplers.testkit.DiffusersFixtures.absSum;
+import static io.jdiffusion.samplers.testkit.DiffusersFixtures.config;
+import static io.jdiffusion.samplers.testkit.DiffusersFixtures.dummyDenoiser;
+import static io.jdiffusion.samplers.testkit.DiffusersFixtures.dummyNoiseDeter;
+import static io.jdiffusion.samplers.testkit.DiffusersFixtures.dummySampleDeter;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import io.jdiffusion.api.NoiseSource;
 import io.jdiffusion.api.SamplerPlan;
 import io.jdiffusion.api.SamplerSettings;
 import io.jdiffusion.api.SchedulerConfig;
@@ -24,18 +24,6 @@ import org.junit.jupiter.api.Test;
  * Their loop is the pipeline loop, so the sampler's {@code sample} runs it unchanged.
  */
 class DdimSamplerDiffusersTest {
-    private static final NoiseSource NO_NOISE = new NoiseSource() {
-        @Override
-        public float[] randn(int n) {
-            throw new AssertionError("eta 0 draws no noise");
-        }
-
-        @Override
-        public long seed() {
-            return 0;
-        }
-    };
-
     private final DdimSampler sampler = new DdimSampler();
 
     static SchedulerConfig testConfig(Object... extra) {

@@ -1,6 +1,6 @@
 package io.jdiffusion.samplers.ddim;
 
-import static io.jdiffusion.samplers.ddim.DiffusersFixtures.config;
+import static io.jdiffusion.samplers.testkit.DiffusersFixtures.config;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -14,11 +14,11 @@ import io.jdiffusion.api.ParameterSpec;
 import io.jdiffusion.api.SamplerPlan;
 import io.jdiffusion.api.SamplerSettings;
 import io.jdiffusion.api.SchedulerConfig;
+import io.jdiffusion.samplers.testkit.ConstantModel;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -182,25 +182,4 @@ class DdimSamplerTest {
         }
     }
 
-    private static class ConstantModel implements Denoiser {
-        private final float value;
-        private final int n;
-
-        ConstantModel(float value, int n) {
-            this.value = value;
-            this.n = n;
-        }
-
-        @Override
-        public float[] predict(float[] modelInput, double timestep) {
-            float[] out = new float[n];
-            Arrays.fill(out, value);
-            return out;
-        }
-
-        @Override
-        public int[] latentShape() {
-            return new int[] {1, n};
-        }
-    }
 }

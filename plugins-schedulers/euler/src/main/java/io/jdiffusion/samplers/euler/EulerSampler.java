@@ -1,6 +1,7 @@
 package io.jdiffusion.samplers.euler;
 
 import io.jdiffusion.api.Denoiser;
+import io.jdiffusion.api.DiscreteSigmaPlan;
 import io.jdiffusion.api.NoiseSchedule;
 import io.jdiffusion.api.NoiseSource;
 import io.jdiffusion.api.ParameterSpec;
@@ -100,7 +101,7 @@ public class EulerSampler implements Sampler {
                         + "log_linear, not " + interpolation);
         }
 
-        NoiseSchedule schedule = scheduleOf(config, s);
+        NoiseSchedule schedule = DiscreteSigmaPlan.noiseSchedule(config, s);
         if (schedule != null) {
             double sigmaMin = config.has("sigma_min") ? config.getDouble("sigma_min", 0) : sigmas[sigmas.length - 1];
             double sigmaMax = config.has("sigma_max") ? config.getDouble("sigma_max", 0) : sigmas[0];
@@ -155,10 +156,7 @@ public class EulerSampler implements Sampler {
     public float[] sample(Denoiser model, float[] latents, SamplerPlan plan, int startStep, NoiseSource noise,
                           Progress progress) {
         double[] timesteps = plan.timesteps();
-        int steps = timesteps.length;
-        if (startStep < 0 || startStep > steps) {
-            throw new IllegalArgumentException("startStep must be in 0.." + steps + ", not " + startStep);
-        }
+        int steps = plan.checkStartStep(startStep);
         Stepper stepper = new Stepper(plan);
         Progress p = progress == null ? Progress.NONE : progress;
         float[] x = latents.clone();
@@ -258,12 +256,7 @@ public class EulerSampler implements Sampler {
     /** diffusers' {@code add_noise}: {@code original + noise * sigma} in float32. */
     @Override
     public float[] addNoise(float[] original, float[] noise, SamplerPlan plan, int startStep) {
-        float sigma = (float) plan.sigmas()[startStep];
-        float[] out = new float[original.length];
-        for (int i = 0; i < out.length; i++) {
-            out[i] = original[i] + noise[i] * sigma;
-        }
-        return out;
+        return DiscreteSigmaPlan.addNoise(original, noise, plan, startStep);
     }
 
     /** ᾱ as this scheduler uses them: with zero terminal SNR the last one is 2^-24 so the first sigma stays finite. */
@@ -276,33 +269,9 @@ public class EulerSampler implements Sampler {
         return ac;
     }
 
-    private static NoiseSchedule scheduleOf(SchedulerConfig config, SamplerSettings settings) {
-        if (settings.schedule() != null) {
-            return settings.schedule();
-        }
-        boolean karras = config.getBoolean("use_karras_sigmas", false);
-        boolean exponential = config.getBoolean("use_exponential_sigmas", false);
-        boolean beta = config.getBoolean("use_beta_sigmas", false);
-        if ((karras ? 1 : 0) + (exponential ? 1 : 0) + (beta ? 1 : 0) > 1) {
-            throw new IllegalArgumentException("scheduler_config.json: only one of use_karras_sigmas, "
-                    + "use_exponential_sigmas, use_beta_sigmas can be set");
-        }
-        if (beta) {
-            throw new IllegalArgumentException("scheduler_config.json: use_beta_sigmas is not supported; "
-                    + "choose a schedule instead");
-        }
-        if (karras) {
-            return (n, min, max) -> Sigmas.karras(n, min, max, 7.0);
-        }
-        if (exponential) {
-            return Sigmas::exponential;
-        }
-        return null;
-    }
-
     private static boolean logLinearQuirk(SchedulerConfig config, SamplerSettings settings) {
         return "log_linear".equals(config.getString("interpolation_type", "linear"))
-                && scheduleOf(config, settings) == null;
+                && DiscreteSigmaPlan.noiseSchedule(config, settings) == null;
     }
 
     private static boolean continuousTimesteps(SchedulerConfig config) {

@@ -1,16 +1,16 @@
 package io.jdiffusion.samplers.euler;
 
-import static io.jdiffusion.samplers.euler.DiffusersFixtures.absMean;
-import static io.jdiffusion.samplers.euler.DiffusersFixtures.absSum;
-import static io.jdiffusion.samplers.euler.DiffusersFixtures.config;
-import static io.jdiffusion.samplers.euler.DiffusersFixtures.dummyModel;
-import static io.jdiffusion.samplers.euler.DiffusersFixtures.dummyNoiseDeter;
-import static io.jdiffusion.samplers.euler.DiffusersFixtures.dummySampleDeter;
+import static io.jdiffusion.samplers.testkit.DiffusersFixtures.NO_NOISE;
+import static io.jdiffusion.samplers.testkit.DiffusersFixtures.absMean;
+import static io.jdiffusion.samplers.testkit.DiffusersFixtures.absSum;
+import static io.jdiffusion.samplers.testkit.DiffusersFixtures.config;
+import static io.jdiffusion.samplers.testkit.DiffusersFixtures.dummyModel;
+import static io.jdiffusion.samplers.testkit.DiffusersFixtures.dummyNoiseDeter;
+import static io.jdiffusion.samplers.testkit.DiffusersFixtures.dummySampleDeter;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.jdiffusion.api.NoiseSchedule;
-import io.jdiffusion.api.NoiseSource;
 import io.jdiffusion.api.SamplerPlan;
 import io.jdiffusion.api.SamplerSettings;
 import io.jdiffusion.api.SchedulerConfig;
@@ -28,18 +28,6 @@ import org.junit.jupiter.api.Test;
  */
 class EulerSamplerDiffusersTest {
     private static final int STEPS = 10;
-    private static final NoiseSource NO_NOISE = new NoiseSource() {
-        @Override
-        public float[] randn(int n) {
-            throw new AssertionError("no noise expected");
-        }
-
-        @Override
-        public long seed() {
-            return 0;
-        }
-    };
-
     private final EulerSampler sampler = new EulerSampler();
 
     static SchedulerConfig testConfig(Object... extra) {

@@ -1,21 +1,22 @@
 package io.jdiffusion.samplers.euler;
 
-import static io.jdiffusion.samplers.euler.DiffusersFixtures.config;
-import static io.jdiffusion.samplers.euler.DiffusersFixtures.dummyDenoiser;
-import static io.jdiffusion.samplers.euler.DiffusersFixtures.dummyModel;
-import static io.jdiffusion.samplers.euler.DiffusersFixtures.dummySampleDeter;
+import static io.jdiffusion.samplers.testkit.DiffusersFixtures.config;
+import static io.jdiffusion.samplers.testkit.DiffusersFixtures.dummyDenoiser;
+import static io.jdiffusion.samplers.testkit.DiffusersFixtures.dummyModel;
+import static io.jdiffusion.samplers.testkit.DiffusersFixtures.dummySampleDeter;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.jdiffusion.api.NoiseSchedule;
-import io.jdiffusion.api.NoiseSource;
 import io.jdiffusion.api.ParameterSpec;
 import io.jdiffusion.api.SamplerPlan;
 import io.jdiffusion.api.SamplerSettings;
 import io.jdiffusion.api.SchedulerConfig;
 import io.jdiffusion.api.Sigmas;
+import io.jdiffusion.samplers.testkit.ConstantModel;
+import io.jdiffusion.samplers.testkit.CountingNoise;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -199,7 +200,7 @@ class EulerSamplerTest {
         CountingNoise noise = new CountingNoise(0.5f);
         SamplerPlan plan = sampler.plan(cfg, steps, new SamplerSettings(null, Map.of("s_churn", 1.0, "s_noise", 1.0)));
         float[] x = {1f, -2f, 0.25f};
-        float[] out = sampler.sample(new ConstantModel(x.length), x, plan, steps - 1, noise, null);
+        float[] out = sampler.sample(new ConstantModel(0.1f, x.length), x, plan, steps - 1, noise, null);
         assertEquals(List.of(3), noise.draws);
         // one step by hand in double: gamma = min(1 / 10, sqrt(2) - 1); model output of the constant model is 0.1
         double sigma = plan.sigmas()[steps - 1];
@@ -214,13 +215,13 @@ class EulerSamplerTest {
         // s_tmax below a step's sigma: no churn there, so no draw
         CountingNoise gated = new CountingNoise(0f);
         SamplerPlan tmax = sampler.plan(cfg, steps, new SamplerSettings(null, Map.of("s_churn", 1.0, "s_tmax", 1.0)));
-        sampler.sample(new ConstantModel(3), x, tmax, 0, gated, null);
+        sampler.sample(new ConstantModel(0.1f, 3), x, tmax, 0, gated, null);
         long below = java.util.Arrays.stream(tmax.sigmas()).limit(steps).filter(s -> (float) s <= 1f).count();
         assertEquals(below, gated.draws.size());
         assertTrue(below > 0 && below < steps);
 
         // s_churn 0 (the default): deterministic, no draws at all
-        sampler.sample(new ConstantModel(3), x, sampler.plan(cfg, steps, null), 0, new CountingNoise(0f) {
+        sampler.sample(new ConstantModel(0.1f, 3), x, sampler.plan(cfg, steps, null), 0, new CountingNoise(0f) {
             @Override
             public float[] randn(int n) {
                 throw new AssertionError("no draw expected");
@@ -264,42 +265,6 @@ class EulerSamplerTest {
             assertTrue(xml.contains("<property name=\"name\" type=\"String\" value=\"euler\"/>"), xml);
             assertTrue(xml.contains("<property name=\"label\" type=\"String\" value=\"Euler\"/>"), xml);
             assertTrue(xml.contains("<provide interface=\"io.jdiffusion.api.Sampler\"/>"), xml);
-        }
-    }
-
-    private static class CountingNoise implements NoiseSource {
-        final List<Integer> draws = new ArrayList<>();
-        final float value;
-
-        CountingNoise(float value) {
-            this.value = value;
-        }
-
-        @Override
-        public float[] randn(int n) {
-            draws.add(n);
-            float[] out = new float[n];
-            java.util.Arrays.fill(out, value);
-            return out;
-        }
-
-        @Override
-        public long seed() {
-            return 0;
-        }
-    }
-
-    private record ConstantModel(int n) implements io.jdiffusion.api.Denoiser {
-        @Override
-        public float[] predict(float[] modelInput, double timestep) {
-            float[] out = new float[n];
-            java.util.Arrays.fill(out, 0.1f);
-            return out;
-        }
-
-        @Override
-        public int[] latentShape() {
-            return new int[] {1, n};
         }
     }
 

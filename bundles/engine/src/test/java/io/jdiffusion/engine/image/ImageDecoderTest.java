@@ -1,0 +1,91 @@
+package io.jdiffusion.engine.image;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.jdiffusion.api.RgbImage;
+import io.jdiffusion.api.service.InvalidRequestException;
+import java.awt.Color;
+import java.awt.Graphics2D;
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.Base64;
+import java.util.Map;
+import java.util.Set;
+import javax.imageio.ImageIO;
+import org.junit.jupiter.api.Test;
+
+class ImageDecoderTest {
+    private static byte[] file(String format) throws IOException {
+        BufferedImage img = new BufferedImage(16, 8, BufferedImage.TYPE_INT_RGB);
+        Graphics2D g = img.createGraphics();
+        g.setColor(new Color(255, 0, 0));
+        g.fillRect(0, 0, 8, 8);
+        g.setColor(new Color(0, 0, 255));
+        g.fillRect(8, 0, 8, 8);
+        g.dispose();
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ImageIO.write(img, format, out);
+        return out.toByteArray();
+    }
+
+    @Test
+    void pngAndJpegAsBase64OrDataUrl() throws IOException {
+        String png = Base64.getEncoder().encodeToString(file("png"));
+        for (String text : new String[] {png, "data:image/png;base64," + png}) {
+            RgbImage img = ImageDecoder.decode("init_image", text);
+            assertEquals(16, img.width());
+            assertEquals(8, img.height());
+            assertEquals(1f, img.get(0, 2, 4), 0f);
+            assertEquals(1f, img.get(2, 12, 4), 0f);
+            assertEquals(0f, img.get(1, 12, 4), 0f);
+        }
+        RgbImage jpeg = ImageDecoder.decode("init_image", "data:image/jpeg;base64,"
+                + Base64.getEncoder().encodeToString(file("jpg")));
+        assertEquals(1f, jpeg.get(0, 2, 4), 0.1f);
+        assertEquals(1f, jpeg.get(2, 13, 4), 0.1f);
+    }
+
+    @Test
+    void badValuesNameTheField() {
+        String[][] cases = {
+            {Base64.getEncoder().encodeToString("hello, not an image".getBytes(StandardCharsets.UTF_8)), "not an image"},
+            {"%%% not base64 %%%", "base64"},
+            {"", "empty"},
+            {"data:image/png,abc", "base64"},
+            {Base64.getEncoder().encodeToString("RIFF\0\0\0\0WEBPVP8 ".getBytes(StandardCharsets.ISO_8859_1)), "WebP"},
+        };
+        for (String[] c : cases) {
+            InvalidRequestException e = assertThrows(InvalidRequestException.class, () -> ImageDecoder.decode("mask", c[0]));
+            assertEquals("mask", e.field());
+            assertTrue(e.getMessage().contains(c[1]), e.getMessage());
+        }
+        InvalidRequestException e = assertThrows(InvalidRequestException.class, () -> ImageDecoder.decode("init_image", 42));
+        assertTrue(e.getMessage().contains("a number"), e.getMessage());
+    }
+
+    @Test
+    void aHugeImageIsRefusedFromItsHeader() throws IOException {
+        // a valid PNG header claiming 5000 x 5000 pixels, then a broken body: refused for its size, not decoded
+        byte[] png = file("png");
+        java.nio.ByteBuffer.wrap(png).putInt(16, 5000).putInt(20, 5000);
+        InvalidRequestException e = assertThrows(InvalidRequestException.class,
+                () -> ImageDecoder.decode("init_image", Base64.getEncoder().encodeToString(png)));
+        assertTrue(e.getMessage().contains("5000x5000"), e.getMessage());
+    }
+
+    @Test
+    void inputsAreDecodedAndFittedToTheRequestSize() throws IOException {
+        String png = Base64.getEncoder().encodeToString(file("png"));
+        Map<String, Object> out = ImageInputs.prepare(Map.of("init_image", png, "strength", 0.5, "resize_mode", 1),
+                Set.of("init_image", "mask"), 64, 64);
+        RgbImage img = (RgbImage) out.get("init_image");
+        assertEquals(64, img.width());
+        assertEquals(64, img.height());
+        assertEquals(0.5, out.get("strength"));
+        assertTrue(!out.containsKey("mask"));
+    }
+}
