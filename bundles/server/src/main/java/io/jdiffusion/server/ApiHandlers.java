@@ -119,8 +119,40 @@ final class ApiHandlers {
                 }
             }
             m.put("parameters", params);
+            m.put("schema", schema(d));
             out.add(m);
         }
         return out;
+    }
+
+    /**
+     * The plugin's parameters as a JSON Schema (draft 2020-12) object, so scripts can validate a
+     * request before sending it; infinite bounds are left out.
+     */
+    static Map<String, Object> schema(PluginDescription d) {
+        Map<String, Object> props = new LinkedHashMap<>();
+        if (d.parameters() != null) {
+            for (ParameterSpec p : d.parameters()) {
+                Map<String, Object> pm = new LinkedHashMap<>();
+                pm.put("type", "number");
+                if (Double.isFinite(p.defaultValue())) {
+                    pm.put("default", p.defaultValue());
+                }
+                if (Double.isFinite(p.min())) {
+                    pm.put("minimum", p.min());
+                }
+                if (Double.isFinite(p.max())) {
+                    pm.put("maximum", p.max());
+                }
+                pm.put("description", p.help());
+                props.put(p.name(), pm);
+            }
+        }
+        Map<String, Object> schema = new LinkedHashMap<>();
+        schema.put("$schema", "https://json-schema.org/draft/2020-12/schema");
+        schema.put("title", d.label());
+        schema.put("type", "object");
+        schema.put("properties", props);
+        return schema;
     }
 }

@@ -234,6 +234,11 @@ class HttpServerTest {
         JsonNode tmax = samplers.get(1).get("parameters").get(1);
         assertTrue(tmax.get("max").isNull() && tmax.get("default").isNull(), tmax.toString());
         assertEquals(0.0, tmax.get("min").asDouble());
+        JsonNode schema = samplers.get(1).get("schema");
+        assertEquals("object", schema.get("type").asText());
+        assertEquals(1.0, schema.at("/properties/eta/maximum").asDouble());
+        assertEquals("number", schema.at("/properties/eta/type").asText());
+        assertTrue(schema.at("/properties/s_tmax/maximum").isMissingNode(), schema.toString());
         assertEquals("txt2img", json(get("/api/v1/modes")).get(0).get("id").asText());
         assertEquals(0, json(get("/api/v1/schedules")).size());
         assertEquals("toy", json(get("/api/v1/models")).get(0).get("id").asText());
