@@ -114,6 +114,18 @@
     }
   }
 
+  /** Plugins come and go while the page is open: poll the list and redraw it only when it changed. */
+  async function refreshSamplersIfChanged() {
+    if (document.hidden) return;
+    try {
+      const { data } = await api("samplers");
+      const key = (list) => (Array.isArray(list) ? list : []).map((s) => s.id + "=" + s.label).join("|");
+      if (key(data) !== key(state.samplers)) loadSamplers();
+    } catch (e) {
+      // the server may be restarting; the next poll tries again
+    }
+  }
+
   async function loadSchedules() {
     try {
       const { data } = await api("schedules");
@@ -685,6 +697,8 @@
     loadModels().then(countTokensSoon);
     loadSamplers();
     loadSchedules();
+    setInterval(refreshSamplersIfChanged, 3000);
+    window.addEventListener("focus", refreshSamplersIfChanged);
   }
 
   init();
