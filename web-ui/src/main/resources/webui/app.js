@@ -145,9 +145,12 @@
       const select = $("model");
       select.replaceChildren();
       for (const m of data) {
-        const size = m.width && m.height ? ` (${m.width}\u00d7${m.height})` : "";
-        const o = option(m.id, m.id + size);
-        o.title = m.path || "";
+        // family and variant come from the model's files (the server reads its configs), not its name
+        const kind = [m.family, m.variant && m.variant !== "txt2img" ? m.variant : null].filter(Boolean).join(" ");
+        const size = m.width && m.height ? `${m.width}\u00d7${m.height}` : "";
+        const detail = [kind, size].filter(Boolean).join(", ");
+        const o = option(m.id, detail ? `${m.id} (${detail})` : m.id);
+        o.title = [m.path, m.dtype, m.loaded ? "loaded" : "not loaded"].filter(Boolean).join(" \u00b7 ");
         select.append(o);
       }
       const preferred = data.find((m) => m.default) || data.find((m) => m.loaded);

@@ -62,6 +62,44 @@ class ServeEndToEndTest {
         assertEquals("ok", r.json().path("status").asText(), r.body());
     }
 
+    /** The listing tells the family from the files; unload closes the sessions and the next request reloads. */
+    @Test
+    void modelsListTheToyAsSd1AndUnloadClosesIt() throws Exception {
+        txt2img(request("a red circle", "euler")); // make sure it is loaded
+        JsonNode toy = onlyModel();
+        assertEquals("sd1", toy.path("family").asText(), toy.toString());
+        assertEquals("txt2img", toy.path("variant").asText(), toy.toString());
+        assertEquals(512, toy.path("width").asInt(), toy.toString());
+        assertEquals(512, toy.path("height").asInt(), toy.toString());
+        assertEquals("float32", toy.path("dtype").asText(), toy.toString());
+        assertTrue(toy.path("default").asBoolean(), toy.toString());
+        assertTrue(toy.path("loaded").asBoolean(), toy.toString());
+        assertFalse(toy.path("path").asText().isEmpty(), toy.toString());
+
+        String unload = sd.baseUrl() + "api/v1/models/" + toy.path("id").asText() + "/unload";
+        Http.Response r = Http.post(unload, Map.of());
+        assertEquals(200, r.status(), r.body());
+        assertTrue(r.json().path("unloaded").asBoolean(), r.body());
+        assertFalse(onlyModel().path("loaded").asBoolean());
+        r = Http.post(unload, Map.of());
+        assertEquals(200, r.status(), r.body());
+        assertFalse(r.json().path("unloaded").asBoolean(), r.body());
+
+        r = Http.post(sd.baseUrl() + "api/v1/models/no-such-model/unload", Map.of());
+        assertEquals(404, r.status(), r.body());
+        assertTrue(r.json().path("error").asText().contains("no-such-model"), r.body());
+
+        txt2img(request("a red circle", "euler")); // loads again on use
+        assertTrue(onlyModel().path("loaded").asBoolean());
+    }
+
+    private static JsonNode onlyModel() throws Exception {
+        Http.Response r = Http.get(sd.baseUrl() + "api/v1/models");
+        assertEquals(200, r.status(), r.body());
+        assertEquals(1, r.json().size(), r.body());
+        return r.json().get(0);
+    }
+
     @Test
     void samplersListDdimAndEulerWithLabels() throws Exception {
         Http.Response r = Http.get(sd.baseUrl() + "api/v1/samplers");

@@ -326,11 +326,43 @@ public class Engine implements GenerationService, SamplerTracer {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("id", id);
             m.put("path", path.toString());
+            m.putAll(family(id, path).toMap());
             m.put("default", id.equals(models.defaultId()));
             m.put("loaded", models.isLoaded(id));
             out.add(m);
         });
         return out;
+    }
+
+    /** From the configs, or from the sessions when the model is loaded anyway (then dtype is known). */
+    private io.jdiffusion.engine.model.ModelFamily family(String id, Path path) {
+        OnnxModel loaded = models.loadedOrNull(id);
+        if (loaded != null) {
+            try {
+                return io.jdiffusion.engine.model.ModelFamily.detect(loaded);
+            } catch (IllegalStateException e) {
+                // evicted by the worker between the lookup and the read: describe it from its configs
+            }
+        }
+        return io.jdiffusion.engine.model.ModelFamily.detect(io.jdiffusion.engine.model.ModelFolder.read(path));
+    }
+
+    @Override
+    public boolean unloadModel(String id) {
+        if (id == null || !models.known().containsKey(id)) {
+            throw new java.util.NoSuchElementException("unknown model '" + id + "'; available: "
+                    + String.join(", ", models.known().keySet()));
+        }
+        // on the worker, so it waits for queued generations instead of closing sessions under a running one
+        Future<Boolean> f = worker.submit(() -> models.unload(id));
+        try {
+            return f.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while unloading " + id, e);
+        } catch (ExecutionException e) {
+            throw new IllegalStateException("cannot unload " + id + ": " + e.getCause().getMessage(), e.getCause());
+        }
     }
 
     @Override

@@ -63,6 +63,19 @@ final class ApiHandlers {
         Json.write(ctx, engine.models());
     }
 
+    /** {@code POST /api/v1/models/{id}/unload}: {@code {unloaded: true|false}}; 404 naming the known ids when unknown. */
+    void unloadModel(Context ctx) {
+        String id = ctx.pathParam("id");
+        boolean unloaded;
+        try {
+            unloaded = engine.unloadModel(id);
+        } catch (java.util.NoSuchElementException e) {
+            Json.write(ctx, 404, HttpServer.error(e.getMessage(), "id"));
+            return;
+        }
+        Json.write(ctx, Map.of("unloaded", unloaded));
+    }
+
     void health(Context ctx) {
         Map<String, Object> health = new LinkedHashMap<>();
         health.put("status", "ok");

@@ -70,6 +70,7 @@ final class HttpServer implements AutoCloseable {
         r.get("/api/v1/modes", api::modes);
         r.get("/api/v1/schedules", api::schedules);
         r.get("/api/v1/models", api::models);
+        r.post("/api/v1/models/{id}/unload", api::unloadModel);
         r.get("/api/v1/health", api::health);
         r.get("/api/v1/tokens", api::tokens);
         r.get("/api/<rest>", HttpServer::noSuchApi);

@@ -17,8 +17,18 @@ public interface GenerationService {
 
     List<PluginDescription> schedules();
 
-    /** Known models: id, path, family, resolution, loaded. */
+    /** Known models: id, path, family, variant, width, height, dtype, loaded, default. */
     List<Map<String, Object>> models();
+
+    /**
+     * Closes a loaded model's sessions, freeing its memory; it loads again on next use.
+     * Returns false when the model was known but not loaded.
+     *
+     * @throws java.util.NoSuchElementException when no model has this id
+     */
+    default boolean unloadModel(String id) {
+        throw new UnsupportedOperationException("this engine cannot unload models");
+    }
 
     /** Status for {@code GET /api/v1/health}: execution provider, loaded models, queue. */
     Map<String, Object> health();

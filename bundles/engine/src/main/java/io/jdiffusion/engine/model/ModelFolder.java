@@ -47,6 +47,14 @@ public final class ModelFolder {
         return new ModelFolder(dir);
     }
 
+    /**
+     * The folder without checking its parts: for reading configs (listing, family detection), where a
+     * folder missing a file should still be described rather than fail the whole list.
+     */
+    public static ModelFolder read(Path dir) {
+        return new ModelFolder(dir);
+    }
+
     /** True when {@code dir} looks like a model folder (used to list a models directory). */
     public static boolean looksLikeModel(Path dir) {
         return Files.isRegularFile(dir.resolve("unet/model.onnx"));

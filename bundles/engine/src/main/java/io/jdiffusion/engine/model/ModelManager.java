@@ -84,11 +84,18 @@ public final class ModelManager implements AutoCloseable {
         return new ArrayList<>(loaded.keySet());
     }
 
-    public synchronized void unload(String id) {
+    /** The model if it is loaded now, else null; never loads (listing must not pull a UNet into memory). */
+    public synchronized OnnxModel loadedOrNull(String id) {
+        return loaded.get(id);
+    }
+
+    /** Closes the model's sessions; true when it was loaded. */
+    public synchronized boolean unload(String id) {
         OnnxModel m = loaded.remove(id);
         if (m != null) {
             m.close();
         }
+        return m != null;
     }
 
     @Override

@@ -113,6 +113,11 @@ public final class OnnxModel implements AutoCloseable {
         return unetBatchesGuidance;
     }
 
+    /** The element type the UNet's {@code sample} input declares: float16 for half exports, else float32. */
+    public String unetDtype() {
+        return Inputs.info(unet, "sample").type == OnnxJavaType.FLOAT16 ? "float16" : "float32";
+    }
+
     public TextModel textModel() {
         return new TextModel() {
             @Override
