@@ -98,23 +98,28 @@ final class GuidedDenoiser implements Denoiser {
         if (!guided()) {
             return model.unet(modelInput, 1, h, w, timestep, cond.positive(), tokens);
         }
+        int n = modelInput.length;
         float[] uncond;
         float[] text;
-        int n = modelInput.length;
+        int textOffset;
         if (batchedSample != null) {
             System.arraycopy(modelInput, 0, batchedSample, 0, n);
             System.arraycopy(modelInput, 0, batchedSample, n, n);
-            float[] out = model.unet(batchedSample, 2, h, w, timestep, batchedHidden, tokens);
-            uncond = java.util.Arrays.copyOfRange(out, 0, n);
-            text = java.util.Arrays.copyOfRange(out, n, 2 * n);
+            uncond = model.unet(batchedSample, 2, h, w, timestep, batchedHidden, tokens);
+            text = uncond; // one output: unconditional rows first, then conditional
+            textOffset = n;
         } else {
             uncond = model.unet(modelInput, 1, h, w, timestep, cond.negative(), tokens);
             text = model.unet(modelInput, 1, h, w, timestep, cond.positive(), tokens);
+            textOffset = 0;
         }
+        // a fresh array: multistep samplers keep past model outputs
+        float[] guided = new float[n];
         float g = (float) scale;
         for (int i = 0; i < n; i++) { // diffusers: uncond + scale * (text - uncond)
-            uncond[i] = uncond[i] + g * (text[i] - uncond[i]);
+            float u = uncond[i];
+            guided[i] = u + g * (text[textOffset + i] - u);
         }
-        return uncond;
+        return guided;
     }
 }

@@ -59,7 +59,7 @@ class DpmPp2mSdeSamplerTest {
         SamplerPlan plan = sampler.plan(cfg, 20, null);
         double[] s = plan.sigmas();
         float[] x0 = {0.3f};
-        DpmSolverMultistep solver = DpmPp2mSdeSampler.solver(plan, 1);
+        DpmSolverMultistep solver = new DpmPp2mSdeSampler().solver(plan, 1);
         float[] x = {1.2f};
         // step 17: first order (no history yet):
         // x = (st / ss) e^-h x + at (1 - e^-2h) x0 + st sqrt(1 - e^-2h) z
@@ -81,7 +81,7 @@ class DpmPp2mSdeSamplerTest {
         SchedulerConfig cfg = SchedulerConfig.sd15().with("prediction_type", "sample");
         SamplerPlan plan = sampler.plan(cfg, 20, null);
         double[] s = plan.sigmas();
-        DpmSolverMultistep solver = DpmPp2mSdeSampler.solver(plan, 1);
+        DpmSolverMultistep solver = new DpmPp2mSdeSampler().solver(plan, 1);
         float[] x = {0.8f};
         solver.step(new float[] {0.2f}, 5, x, new CountingNoise(-0.25f));
         solver.step(new float[] {0.5f}, 6, x, new CountingNoise(-0.25f));

@@ -1,17 +1,9 @@
 package io.jdiffusion.samplers.dpmpp_2m;
 
-import io.jdiffusion.api.Denoiser;
 import io.jdiffusion.api.DpmSolverMultistep;
-import io.jdiffusion.api.DynamicThresholding;
-import io.jdiffusion.api.NoiseSource;
-import io.jdiffusion.api.ParameterSpec;
+import io.jdiffusion.api.DpmSolverMultistepSampler;
 import io.jdiffusion.api.Plugin;
-import io.jdiffusion.api.Progress;
 import io.jdiffusion.api.Sampler;
-import io.jdiffusion.api.SamplerPlan;
-import io.jdiffusion.api.SamplerSettings;
-import io.jdiffusion.api.SchedulerConfig;
-import java.util.List;
 import org.osgi.service.component.annotations.Component;
 
 /**
@@ -29,45 +21,9 @@ import org.osgi.service.component.annotations.Component;
  * {@code solver_order} parameter (default 2), not the config's, since the sampler is "2M" by name.
  */
 @Component(service = Sampler.class, property = {Plugin.NAME + "=dpmpp_2m", Plugin.LABEL + "=DPM++ 2M"})
-public class DpmPp2mSampler implements Sampler {
-    public static final String SOLVER_ORDER = "solver_order";
-
-    private static final List<ParameterSpec> PARAMETERS = List.of(
-            new ParameterSpec(SOLVER_ORDER, 2, 1, 3,
-                    "Multistep order: 2 is DPM++ 2M; 1 is DDIM-like, 3 uses one more past step"));
-
-    @Override
-    public boolean acceptsSchedule() {
-        return true;
-    }
-
-    @Override
-    public List<ParameterSpec> parameters() {
-        return PARAMETERS;
-    }
-
-    @Override
-    public SamplerPlan plan(SchedulerConfig config, int steps, SamplerSettings settings) {
-        return DpmSolverMultistep.plan(config, steps, settings, DpmSolverMultistep.PlanStyle.DPM_SOLVER);
-    }
-
-    @Override
-    public float[] sample(Denoiser model, float[] latents, SamplerPlan plan, int startStep, NoiseSource noise,
-                          Progress progress) {
-        plan.checkStartStep(startStep);
-        return solver(plan, DynamicThresholding.rows(model, latents.length))
-                .sample(model, latents, plan, startStep, noise, progress);
-    }
-
-    static DpmSolverMultistep solver(SamplerPlan plan, int rows) {
-        SamplerSettings settings = plan.settings() == null ? SamplerSettings.DEFAULT : plan.settings();
-        int order = (int) settings.param(SOLVER_ORDER, 2);
-        return new DpmSolverMultistep(plan, DpmSolverMultistep.Algorithm.DPMSOLVER_PLUS_PLUS, order, rows);
-    }
-
-    /** diffusers' {@code add_noise}: {@code alpha_t * x0 + sigma_t * noise} at the start step's sigma. */
-    @Override
-    public float[] addNoise(float[] original, float[] noise, SamplerPlan plan, int startStep) {
-        return DpmSolverMultistep.addNoise(original, noise, plan, startStep);
+public class DpmPp2mSampler extends DpmSolverMultistepSampler {
+    public DpmPp2mSampler() {
+        super(DpmSolverMultistep.Algorithm.DPMSOLVER_PLUS_PLUS,
+                "Multistep order: 2 is DPM++ 2M; 1 is DDIM-like, 3 uses one more past step");
     }
 }

@@ -169,7 +169,7 @@ class DpmPp2mSamplerTest {
     void sampleIsThePipelineLoop() {
         SchedulerConfig cfg = config("num_train_timesteps", 1000);
         SamplerPlan plan = sampler.plan(cfg, 10, SamplerSettings.DEFAULT);
-        DpmSolverMultistep solver = DpmPp2mSampler.solver(plan, 4);
+        DpmSolverMultistep solver = new DpmPp2mSampler().solver(plan, 4);
         float[] expected = dummySampleDeter();
         for (int i = 2; i < plan.steps(); i++) {
             solver.step(dummyModel(expected, plan.timesteps()[i]), i, expected, null);
