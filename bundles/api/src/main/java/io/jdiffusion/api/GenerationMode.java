@@ -45,6 +45,17 @@ public interface GenerationMode {
         return Map.of();
     }
 
+    /**
+     * Whether this mode runs on a UNet that takes {@code extraChannels} input channels beyond the
+     * latents (since 1.2): 0 for an ordinary UNet, 1 for a depth UNet (SD 2 depth), 5 for an
+     * inpainting UNet (mask + masked-image latents). A mode that accepts extra channels must
+     * supply them in {@link ModeStart#unetExtra()}. The engine refuses the request with a 400 on
+     * field {@code model} when this answers false.
+     */
+    default boolean acceptsUnetChannels(int extraChannels) {
+        return extraChannels == 0;
+    }
+
     /** What a mode is given for one image. */
     interface ModeContext {
         Sampler sampler();
@@ -69,18 +80,34 @@ public interface GenerationMode {
         default float[] encodeImage(RgbImage image) {
             throw new UnsupportedOperationException("this engine cannot VAE-encode images");
         }
+
+        /**
+         * Input channels the model's UNet takes beyond {@link #latentShape()}'s (since 1.2): 0, 1 (depth)
+         * or 5 (inpainting); see {@link GenerationMode#acceptsUnetChannels}.
+         */
+        default int unetExtraChannels() {
+            return 0;
+        }
     }
 
     /**
      * Where the loop starts. A {@code startStep} equal to the plan's step count means no
      * denoising at all: the latents are decoded as they are (img2img at strength 0).
      *
-     * @param hooks per-image hooks (since 1.1), or null for none
+     * @param hooks     per-image hooks (since 1.1), or null for none
+     * @param unetExtra channels appended after the latents to every UNet input (since 1.2), as diffusers'
+     *                  depth and inpainting pipelines concatenate them: {@code [1, unetExtraChannels, h, w]}
+     *                  flat at latent size (the engine repeats them for each guidance pass), or null for none
      */
-    record ModeStart(float[] latents, int startStep, ImageHooks hooks) {
+    record ModeStart(float[] latents, int startStep, ImageHooks hooks, float[] unetExtra) {
         /** A start without hooks (the 1.0 constructor). */
         public ModeStart(float[] latents, int startStep) {
-            this(latents, startStep, null);
+            this(latents, startStep, null, null);
+        }
+
+        /** A start without extra UNet channels (the 1.1 constructor). */
+        public ModeStart(float[] latents, int startStep, ImageHooks hooks) {
+            this(latents, startStep, hooks, null);
         }
     }
 

@@ -223,6 +223,7 @@ public class Engine implements GenerationService, SamplerTracer {
         RequestValidator.params(sampler.id(), sampler.service().parameters(), r.params());
         RequestValidator.params(mode.id(), mode.service().parameters(), r.params());
         int defaultSide = defaultSide(modelId);
+        checkUnetChannels(mode, configExtraChannels(modelId), modelId);
         int width = RequestValidator.side("width", r.width(), defaultSide);
         int height = RequestValidator.side("height", r.height(), defaultSide);
         // images a mode takes (img2img's init_image) arrive decoded and fitted to width x height
@@ -252,7 +253,29 @@ public class Engine implements GenerationService, SamplerTracer {
 
     private Job withModel(Job job, GenerationRequest r) {
         OnnxModel model = models.get(job.modelId());
+        checkUnetChannels(job.mode().plugin(), model.unetExtraChannels(), model.id()); // the graph has the last word
         return job.withModel(model);
+    }
+
+    /** UNet input channels beyond the 4 latent ones from unet/config.json's in_channels, or -1 when unknown. */
+    private int configExtraChannels(String modelId) {
+        Object c = io.jdiffusion.engine.model.ModelFolder.read(models.known().get(modelId))
+                .readJsonIfPresent("unet/config.json").get("in_channels");
+        return c instanceof Number n ? n.intValue() - 4 : -1;
+    }
+
+    private static void checkUnetChannels(Named<GenerationMode> mode, int extra, String modelId) {
+        if (extra < 0 || mode.service().acceptsUnetChannels(extra)) {
+            return;
+        }
+        String unet = switch (extra) {
+            case 0 -> "an ordinary (4-channel) UNet";
+            case 1 -> "a depth (5-channel) UNet";
+            case 5 -> "an inpainting (9-channel) UNet";
+            default -> "a UNet with " + (extra + 4) + " input channels";
+        };
+        throw new InvalidRequestException("model", "model " + modelId + " has " + unet + ", which mode '" + mode.id()
+                + "' cannot use; pick a model made for it (GET /api/v1/models shows each model's variant)");
     }
 
     private static <T> Named<T> require(String field, PluginRegistry<T> registry, String name) {

@@ -37,7 +37,7 @@ public record ModelFamily(String family, String variant, String prediction, int 
     public static ModelFamily detect(OnnxModel loaded) {
         ModelFamily f = detect(loaded.folder());
         String family = "unknown".equals(f.family) ? family(loaded.hiddenWidth(), false) : f.family;
-        String variant = "unknown".equals(f.variant) ? variant(loaded.latentChannels()) : f.variant;
+        String variant = "unknown".equals(f.variant) ? variant(loaded.latentChannels() + loaded.unetExtraChannels()) : f.variant;
         return new ModelFamily(family, variant, f.prediction, f.width, f.height, loaded.unetDtype());
     }
 

@@ -32,6 +32,7 @@ public final class OnnxModel implements AutoCloseable {
     private final int hiddenWidth;
     private final int maxLength;
     private final int latentChannels;
+    private final int unetInChannels;
     private final boolean unetBatchesGuidance;
     private final boolean textBatches;
 
@@ -62,8 +63,25 @@ public final class OnnxModel implements AutoCloseable {
         long[] hs = Inputs.info(unet, "encoder_hidden_states").getShape();
         this.hiddenWidth = hs.length == 3 && hs[2] > 0 ? (int) hs[2] : textWidthFromConfig();
         long[] sample = Inputs.info(unet, "sample").getShape();
-        this.latentChannels = sample.length == 4 && sample[1] > 0 ? (int) sample[1] : 4;
+        this.latentChannels = latentChannels(unet, vaeDecoder);
+        this.unetInChannels = sample.length == 4 && sample[1] > 0 ? (int) sample[1]
+                : configInChannels(folder, latentChannels);
         this.unetBatchesGuidance = sample.length == 4 && (sample[0] < 0 || sample[0] == 2);
+    }
+
+    /** The VAE's latent channels: the UNet's output channels, else the decoder's input channels, else 4. */
+    private static int latentChannels(OrtSession unet, OrtSession vaeDecoder) {
+        long[] out = Inputs.outputInfo(unet, "out_sample").getShape();
+        if (out.length == 4 && out[1] > 0) {
+            return (int) out[1];
+        }
+        long[] dec = Inputs.info(vaeDecoder, "latent_sample").getShape();
+        return dec.length == 4 && dec[1] > 0 ? (int) dec[1] : 4;
+    }
+
+    private static int configInChannels(ModelFolder folder, int latentChannels) {
+        Object c = folder.readJsonIfPresent("unet/config.json").get("in_channels");
+        return c instanceof Number n ? n.intValue() : latentChannels;
     }
 
     private int textWidthFromConfig() {
@@ -93,6 +111,14 @@ public final class OnnxModel implements AutoCloseable {
 
     public int latentChannels() {
         return latentChannels;
+    }
+
+    /**
+     * UNet input channels beyond the latents: 0 for an ordinary UNet, 1 for a depth UNet, 5 for an
+     * inpainting UNet (mask + masked-image latents).
+     */
+    public int unetExtraChannels() {
+        return unetInChannels - latentChannels;
     }
 
     public int vaeFactor() {
@@ -172,7 +198,7 @@ public final class OnnxModel implements AutoCloseable {
     /**
      * One UNet call.
      *
-     * @param sample   {@code [batch, channels, h, w]}
+     * @param sample   {@code [batch, latent + extra channels, h, w]}
      * @param timestep the timestep for every batch row
      * @param hidden   {@code [batch, tokens, width]}
      */
@@ -180,7 +206,7 @@ public final class OnnxModel implements AutoCloseable {
         Map<String, OnnxTensor> in = new LinkedHashMap<>();
         try {
             in.put("sample", Inputs.floats(env, Inputs.type(unet, "sample"), sample,
-                    new long[] {batch, latentChannels, h, w}));
+                    new long[] {batch, unetInChannels, h, w}));
             in.put("timestep", timestepTensor(batch, timestep));
             in.put("encoder_hidden_states", Inputs.floats(env, Inputs.type(unet, "encoder_hidden_states"), hidden,
                     new long[] {batch, tokens, hiddenWidth}));

@@ -40,6 +40,21 @@ public final class Inputs {
         return (TensorInfo) n.getInfo();
     }
 
+    /** The declared type and shape of an output (-1 for dynamic dimensions). */
+    public static TensorInfo outputInfo(OrtSession session, String output) {
+        Map<String, NodeInfo> outputs;
+        try {
+            outputs = session.getOutputInfo();
+        } catch (OrtException e) {
+            throw new IllegalStateException("cannot read model outputs: " + e.getMessage(), e);
+        }
+        NodeInfo n = outputs.get(output);
+        if (n == null) {
+            throw new IllegalStateException("model output '" + output + "' not found; outputs are " + outputs.keySet());
+        }
+        return (TensorInfo) n.getInfo();
+    }
+
     public static OnnxJavaType type(OrtSession session, String input) {
         return info(session, input).type;
     }

@@ -18,6 +18,8 @@ final class GuidedDenoiser implements Denoiser {
     private final List<ScheduledConditioning> schedule;
     private final double scale;
     private final int[] shape;
+    /** The mode's extra UNet channels (depth, inpainting mask + masked latents) at latent size, or null. */
+    private final float[] extra;
     private final float[] batchedSample;
     /** Per conditioning, negative then positive as one UNet batch; made on first use. */
     private final Map<Conditioning, float[]> batchedHiddens = new IdentityHashMap<>();
@@ -26,22 +28,29 @@ final class GuidedDenoiser implements Denoiser {
     private int calls;
 
     GuidedDenoiser(OnnxModel model, Conditioning cond, double scale, int[] shape) {
-        this(model, List.of(new ScheduledConditioning(Integer.MAX_VALUE, cond)), scale, shape);
+        this(model, List.of(new ScheduledConditioning(Integer.MAX_VALUE, cond)), scale, shape, null);
     }
 
     /**
      * With a schedule (prompt editing, alternation) the conditioning follows the model-call count
      * as A1111's CFGDenoiser.step does: call c (from 0) uses the first entry with c <= untilStep.
      */
-    GuidedDenoiser(OnnxModel model, List<ScheduledConditioning> schedule, double scale, int[] shape) {
+    GuidedDenoiser(OnnxModel model, List<ScheduledConditioning> schedule, double scale, int[] shape, float[] extra) {
         if (schedule.isEmpty()) {
             throw new IllegalArgumentException("empty conditioning schedule");
         }
+        int plane = shape[2] * shape[3];
+        int extraChannels = extra == null ? 0 : extra.length / plane;
+        if (extra != null && extra.length % plane != 0 || extraChannels != model.unetExtraChannels()) {
+            throw new IllegalArgumentException("the UNet of " + model.id() + " takes " + model.unetExtraChannels()
+                    + " channels beyond the latents; the mode gave " + (extra == null ? 0 : extra.length) + " values");
+        }
+        this.extra = extra;
         this.model = model;
         this.schedule = List.copyOf(schedule);
         this.scale = scale;
         this.shape = shape.clone();
-        int n = shape[1] * shape[2] * shape[3];
+        int n = (shape[1] + extraChannels) * plane;
         batchedSample = guided() && model.unetBatchesGuidance() ? new float[2 * n] : null;
         use(0);
     }
@@ -95,22 +104,24 @@ final class GuidedDenoiser implements Denoiser {
         int w = shape[3];
         int tokens = cond.tokens();
         calls++;
+        float[] input = withExtra(modelInput);
         if (!guided()) {
-            return model.unet(modelInput, 1, h, w, timestep, cond.positive(), tokens);
+            return model.unet(input, 1, h, w, timestep, cond.positive(), tokens);
         }
         int n = modelInput.length;
         float[] uncond;
         float[] text;
         int textOffset;
         if (batchedSample != null) {
-            System.arraycopy(modelInput, 0, batchedSample, 0, n);
-            System.arraycopy(modelInput, 0, batchedSample, n, n);
+            int rows = input.length;
+            System.arraycopy(input, 0, batchedSample, 0, rows);
+            System.arraycopy(input, 0, batchedSample, rows, rows);
             uncond = model.unet(batchedSample, 2, h, w, timestep, batchedHidden, tokens);
             text = uncond; // one output: unconditional rows first, then conditional
             textOffset = n;
         } else {
-            uncond = model.unet(modelInput, 1, h, w, timestep, cond.negative(), tokens);
-            text = model.unet(modelInput, 1, h, w, timestep, cond.positive(), tokens);
+            uncond = model.unet(input, 1, h, w, timestep, cond.negative(), tokens);
+            text = model.unet(input, 1, h, w, timestep, cond.positive(), tokens);
             textOffset = 0;
         }
         // a fresh array: multistep samplers keep past model outputs
@@ -121,5 +132,16 @@ final class GuidedDenoiser implements Denoiser {
             guided[i] = u + g * (text[textOffset + i] - u);
         }
         return guided;
+    }
+
+    /** The sampler's latents with the mode's extra channels appended along the channel axis (batch of 1). */
+    private float[] withExtra(float[] latents) {
+        if (extra == null) {
+            return latents;
+        }
+        float[] both = new float[latents.length + extra.length];
+        System.arraycopy(latents, 0, both, 0, latents.length);
+        System.arraycopy(extra, 0, both, latents.length, extra.length);
+        return both;
     }
 }

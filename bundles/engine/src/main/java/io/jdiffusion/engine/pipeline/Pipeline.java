@@ -53,7 +53,8 @@ public final class Pipeline {
             GenerationMode.ImageHooks hooks = start.hooks() == null ? new GenerationMode.ImageHooks() { } : start.hooks();
             float[] latents = start.latents();
             if (start.startStep() < plan.steps()) { // startStep == steps: nothing to denoise (img2img strength 0)
-                io.jdiffusion.api.Denoiser denoiser = hooks.denoiser(new GuidedDenoiser(model, cond, job.cfgScale(), shape));
+                io.jdiffusion.api.Denoiser denoiser = hooks.denoiser(
+                        new GuidedDenoiser(model, cond, job.cfgScale(), shape, start.unetExtra()));
                 latents = sampler.sample(denoiser, latents, plan, start.startStep(), noise, imageProgress);
             }
             float[] rgb = hooks.finish(model.decode(latents, shape[2], shape[3]));
@@ -95,6 +96,11 @@ public final class Pipeline {
     private record Context(Sampler sampler, SamplerPlan plan, int[] latentShape, NoiseSource noise,
                            Map<String, Object> inputs, OnnxModel model,
                            Map<io.jdiffusion.api.RgbImage, float[]> encoded) implements GenerationMode.ModeContext {
+        @Override
+        public int unetExtraChannels() {
+            return model.unetExtraChannels();
+        }
+
         @Override
         public float[] encodeImage(io.jdiffusion.api.RgbImage image) {
             int f = model.vaeFactor();

@@ -55,7 +55,7 @@ class GuidedDenoiserScheduleTest {
         assertFalse(Arrays.equals(withRed, withBlue));
 
         GuidedDenoiser scheduled = new GuidedDenoiser(model, List.of(new ScheduledConditioning(1, red),
-                new ScheduledConditioning(3, blue)), 7.5, SHAPE);
+                new ScheduledConditioning(3, blue)), 7.5, SHAPE, null);
         assertArrayEquals(withRed, scheduled.predict(x, 500), "call 0");
         assertArrayEquals(withRed, scheduled.predict(x, 500), "call 1");
         assertArrayEquals(withBlue, scheduled.predict(x, 500), "call 2");
