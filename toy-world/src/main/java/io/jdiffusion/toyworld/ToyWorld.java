@@ -172,6 +172,7 @@ public final class ToyWorld {
         marker.put("timestep_type", o.timestepType().name());
         marker.put("prediction_type", o.predictionType());
         marker.put("seed", o.seed());
+        marker.put("unet_variant", o.unetVariant().name());
         json(dir.resolve(MARKER), marker);
     }
 
@@ -300,7 +301,7 @@ public final class ToyWorld {
         m.put("down_block_types", List.of("CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "DownBlock2D"));
         m.put("flip_sin_to_cos", true);
         m.put("freq_shift", 0);
-        m.put("in_channels", 4);
+        m.put("in_channels", 4 + o.unetVariant().extraChannels());
         m.put("layers_per_block", 2);
         m.put("norm_eps", 1e-05);
         m.put("norm_num_groups", 32);

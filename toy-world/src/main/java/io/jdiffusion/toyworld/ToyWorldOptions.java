@@ -10,11 +10,27 @@ import java.util.Objects;
  * @param timestepType   element type of the UNet's {@code timestep}
  * @param predictionType "epsilon" or "v_prediction": what the UNet returns, also written to scheduler_config.json
  * @param seed           seed of the pseudo-random (non-feature) embedding values
+ * @param unetVariant    which UNet: an ordinary one, a depth (5-channel) or an inpainting (9-channel) one
  */
 public record ToyWorldOptions(int hiddenWidth, IdsType idsType, TimestepType timestepType, String predictionType,
-                              long seed) {
+                              long seed, UnetVariant unetVariant) {
 
     public enum IdsType { INT32, INT64 }
+
+    /** The UNet's input channels beyond the 4 latent ones, as in diffusers' depth and inpainting UNets. */
+    public enum UnetVariant {
+        TXT2IMG(0), DEPTH(1), INPAINT(5);
+
+        private final int extraChannels;
+
+        UnetVariant(int extraChannels) {
+            this.extraChannels = extraChannels;
+        }
+
+        public int extraChannels() {
+            return extraChannels;
+        }
+    }
 
     public enum TimestepType { FLOAT, INT64 }
 
@@ -25,6 +41,7 @@ public record ToyWorldOptions(int hiddenWidth, IdsType idsType, TimestepType tim
         Objects.requireNonNull(idsType, "idsType");
         Objects.requireNonNull(timestepType, "timestepType");
         Objects.requireNonNull(predictionType, "predictionType");
+        Objects.requireNonNull(unetVariant, "unetVariant");
         if (hiddenWidth < TextFeatures.FEATURE_DIMS)
             throw new IllegalArgumentException("hiddenWidth must be at least " + TextFeatures.FEATURE_DIMS
                     + " (the feature block), was " + hiddenWidth);
@@ -34,7 +51,7 @@ public record ToyWorldOptions(int hiddenWidth, IdsType idsType, TimestepType tim
 
     /** SD 1.x-shaped: W 768, int32 input_ids, float32 timestep [B], epsilon prediction. */
     public static ToyWorldOptions defaults() {
-        return new ToyWorldOptions(768, IdsType.INT32, TimestepType.FLOAT, EPSILON, 1234L);
+        return new ToyWorldOptions(768, IdsType.INT32, TimestepType.FLOAT, EPSILON, 1234L, UnetVariant.TXT2IMG);
     }
 
     public static Builder builder() {
@@ -49,11 +66,13 @@ public record ToyWorldOptions(int hiddenWidth, IdsType idsType, TimestepType tim
     public ToyWorldOptions withIdsType(IdsType t) { return toBuilder().idsType(t).build(); }
     public ToyWorldOptions withTimestepType(TimestepType t) { return toBuilder().timestepType(t).build(); }
     public ToyWorldOptions withPredictionType(String p) { return toBuilder().predictionType(p).build(); }
+    public ToyWorldOptions withUnetVariant(UnetVariant v) { return toBuilder().unetVariant(v).build(); }
 
     /** A short stable string naming these options, for cache keys together with {@link ToyWorld#VERSION}. */
     public String key() {
         return "w" + hiddenWidth + "-" + idsType.name().toLowerCase() + "-t" + timestepType.name().toLowerCase()
-                + "-" + predictionType + "-s" + seed;
+                + "-" + predictionType + "-s" + seed
+                + (unetVariant == UnetVariant.TXT2IMG ? "" : "-" + unetVariant.name().toLowerCase());
     }
 
     public static final class Builder {
@@ -62,6 +81,7 @@ public record ToyWorldOptions(int hiddenWidth, IdsType idsType, TimestepType tim
         private TimestepType timestepType;
         private String predictionType;
         private long seed;
+        private UnetVariant unetVariant;
 
         private Builder(ToyWorldOptions o) {
             hiddenWidth = o.hiddenWidth;
@@ -69,6 +89,7 @@ public record ToyWorldOptions(int hiddenWidth, IdsType idsType, TimestepType tim
             timestepType = o.timestepType;
             predictionType = o.predictionType;
             seed = o.seed;
+            unetVariant = o.unetVariant;
         }
 
         public Builder hiddenWidth(int w) { hiddenWidth = w; return this; }
@@ -76,9 +97,10 @@ public record ToyWorldOptions(int hiddenWidth, IdsType idsType, TimestepType tim
         public Builder timestepType(TimestepType t) { timestepType = t; return this; }
         public Builder predictionType(String p) { predictionType = p; return this; }
         public Builder seed(long s) { seed = s; return this; }
+        public Builder unetVariant(UnetVariant v) { unetVariant = v; return this; }
 
         public ToyWorldOptions build() {
-            return new ToyWorldOptions(hiddenWidth, idsType, timestepType, predictionType, seed);
+            return new ToyWorldOptions(hiddenWidth, idsType, timestepType, predictionType, seed, unetVariant);
         }
     }
 }

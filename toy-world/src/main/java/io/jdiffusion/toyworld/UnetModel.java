@@ -70,7 +70,11 @@ public final class UnetModel {
         }
 
         Graph g = new Graph("toy_unet");
-        String x = g.input("sample", Graph.FLOAT, "batch", 4, "height", "width");
+        int extraChannels = o.unetVariant().extraChannels();
+        String sampleIn = g.input("sample", Graph.FLOAT, "batch", 4 + extraChannels, "height", "width");
+        // a depth / inpainting UNet takes the mode's channels after the latents; the denoiser works on the latents
+        String x = extraChannels == 0 ? sampleIn : g.slice(sampleIn, 0, 4, 1);
+        String extra = extraChannels == 0 ? null : g.slice(sampleIn, 4, 4 + extraChannels, 1);
         boolean floatT = o.timestepType() == ToyWorldOptions.TimestepType.FLOAT;
         String t = g.input("timestep", floatT ? Graph.FLOAT : Graph.INT64, "batch");
         String ehs = g.input("encoder_hidden_states", Graph.FLOAT, "batch", "sequence", w);
@@ -92,7 +96,7 @@ public final class UnetModel {
         String sqrtOneMinus = g.mul(sigma, sqrtAbar);                                       // sqrt(1 - abar)
 
         // ---- soft shape masks from the dynamic h, w
-        String shape = g.op1("Shape", x);
+        String shape = g.op1("Shape", x);                                                   // of the latents: [B,4,h,w]
         String h = g.op2("Gather", shape, g.longScalar(2), "axis", 0);
         String wd = g.op2("Gather", shape, g.longScalar(3), "axis", 0);
         String hf = g.castFloat(h), wf = g.castFloat(wd);
@@ -145,12 +149,15 @@ public final class UnetModel {
         // ---- prior from the text states' feature dims, summed over tokens
         String feats = g.reduceSum(g.slice(ehs, 0, TextFeatures.FEATURE_DIMS, 2), false, 1); // [B,32]
         String prior = g.matmul(feats, g.init("scene.prior", sel, TextFeatures.FEATURE_DIMS, k)); // [B,K]
-        String weights = g.op1("Softmax", g.add(loglik, prior), "axis", -1);               // [B,K]
+        UnetVariants.Parts parts = new UnetVariants.Parts(g, o, scenes, lat, x, extra, shape, mk, sqrtAbar, oneMinus);
+        String logits = UnetVariants.logits(parts, g.add(loglik, prior));
+        String weights = g.op1("Softmax", logits, "axis", -1);                             // [B,K]
 
         // ---- E[x0 | x_t, text]
         String base = g.unsqueeze(g.matmul(weights, g.init("scene.lbT", lbT, k, 4)), 2);    // [B,4,1]
         String coef = g.reshape(g.matmul(weights, g.init("scene.gT", gT, k, 4L * nShapes)), 0, 4, nShapes); // [B,4,7]
-        String ex0 = g.reshapeTo(g.add(g.matmul(coef, mk), base), shape);                  // [B,4,h,w]
+        String ex0 = UnetVariants.expectedX0(parts, weights,
+                g.reshapeTo(g.add(g.matmul(coef, mk), base), shape));                      // [B,4,h,w]
 
         String sa4 = g.reshape(sqrtAbar, -1, 1, 1, 1);
         String s1a4 = g.reshape(sqrtOneMinus, -1, 1, 1, 1);
@@ -160,7 +167,7 @@ public final class UnetModel {
         } else {
             g.opNamed("Div", "out_sample", new String[] {g.sub(x, g.mul(sa4, ex0)), s1a4});
         }
-        g.output("out_sample", Graph.FLOAT, "batch", 4, "height", "width");
+        g.output("out_sample", Graph.FLOAT, "batch", 4, "height", "width"); // latents only, whatever came in
         return g.model("toy-world UNet " + ToyWorld.VERSION + ": exact Bayes denoiser over "
                 + k + " scenes, " + o.predictionType() + " prediction");
     }
