@@ -140,7 +140,12 @@ public final class ToyWorld {
     static void writeInto(Path dir, ToyWorldOptions o) throws IOException {
         BpeVocabulary vocab = BpeVocabulary.build();
 
-        json(dir.resolve("model_index.json"), modelIndex());
+        Map<String, Object> index = modelIndex();
+        if (o.unetVariant() == ToyWorldOptions.UnetVariant.DEPTH) { // SD 2 depth's extra parts
+            index.put("depth_estimator", List.of("diffusers", "OnnxRuntimeModel"));
+            index.put("feature_extractor", List.of("transformers", "DPTFeatureExtractor"));
+        }
+        json(dir.resolve("model_index.json"), index);
         json(dir.resolve("scheduler/scheduler_config.json"), schedulerConfig(o));
 
         Path tok = Files.createDirectories(dir.resolve("tokenizer"));
@@ -163,6 +168,13 @@ public final class ToyWorld {
         Path dec = dir.resolve("vae_decoder");
         bytes(dec.resolve("model.onnx"), VaeModel.decoder().toByteArray());
         json(dec.resolve("config.json"), vaeConfig());
+
+        if (o.unetVariant() == ToyWorldOptions.UnetVariant.DEPTH) {
+            Path depth = dir.resolve("depth_estimator");
+            bytes(depth.resolve("model.onnx"), DepthEstimatorModel.build().toByteArray());
+            json(depth.resolve("config.json"), DepthEstimatorModel.config());
+            json(dir.resolve("feature_extractor/preprocessor_config.json"), DepthEstimatorModel.preprocessorConfig());
+        }
 
         Map<String, Object> marker = new LinkedHashMap<>();
         marker.put("version", VERSION);
