@@ -88,6 +88,15 @@ public interface GenerationMode {
         default int unetExtraChannels() {
             return 0;
         }
+
+        /**
+         * The depth estimator for this request's model (since 1.3): the model folder's {@code depth_estimator}
+         * when it has one (Stable Diffusion 2 depth does), else one a plugin registered, else null (then a depth
+         * mode needs a depth map from the user).
+         */
+        default DepthEstimator depthEstimator() {
+            return null;
+        }
     }
 
     /**

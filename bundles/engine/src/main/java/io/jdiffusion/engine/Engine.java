@@ -52,6 +52,8 @@ public class Engine implements GenerationService, SamplerTracer {
     private final PluginRegistry<GenerationMode> modes = new PluginRegistry<>("mode", GenerationMode.class);
     private final PluginRegistry<NoiseSchedule> schedules = new PluginRegistry<>("schedule", NoiseSchedule.class);
     private final PluginRegistry<TextConditioner> conditioners = new PluginRegistry<>("conditioner", TextConditioner.class);
+    private final PluginRegistry<io.jdiffusion.api.DepthEstimator> depthEstimators =
+            new PluginRegistry<>("depth estimator", io.jdiffusion.api.DepthEstimator.class);
     private final AtomicInteger queued = new AtomicInteger();
     private ExecutorService worker;
     private OnnxRuntime runtime;
@@ -128,6 +130,16 @@ public class Engine implements GenerationService, SamplerTracer {
         conditioners.remove(c);
     }
 
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)
+    public void addDepthEstimator(ServiceReference<io.jdiffusion.api.DepthEstimator> ref,
+                                  io.jdiffusion.api.DepthEstimator d) {
+        depthEstimators.add(d, props(ref), bundleName(ref));
+    }
+
+    public void removeDepthEstimator(io.jdiffusion.api.DepthEstimator d) {
+        depthEstimators.remove(d);
+    }
+
     /** For use without OSGi (tests, tools): register a plugin with its name and label. */
     public <T> void register(Class<T> kind, T service, String name, String label) {
         Map<String, Object> p = Map.of(Plugin.NAME, name, Plugin.LABEL, label);
@@ -164,7 +176,9 @@ public class Engine implements GenerationService, SamplerTracer {
         queued.incrementAndGet();
         Future<GenerationResult> f = worker.submit(() -> {
             queued.decrementAndGet();
-            return Pipeline.run(withModel(job, request), progress == null ? Progress.NONE : progress);
+            List<Named<io.jdiffusion.api.DepthEstimator>> depth = depthEstimators.all();
+            return Pipeline.run(withModel(job, request), progress == null ? Progress.NONE : progress,
+                    depth.isEmpty() ? null : depth.get(0).service());
         });
         GenerationResult result;
         try {

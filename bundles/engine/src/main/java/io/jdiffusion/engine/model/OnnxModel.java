@@ -27,6 +27,9 @@ public final class OnnxModel implements AutoCloseable {
     private final OrtSession vaeDecoder;
     /** Opened on the first {@link #encode}: txt2img never needs it. Guarded by {@code this}. */
     private OrtSession vaeEncoder;
+    /** The folder's depth_estimator, opened on first use (depth2img without a user depth map). Guarded by {@code this}. */
+    private OrtSession depthSession;
+    private io.jdiffusion.engine.depth.OnnxDepthEstimator depthEstimator;
     private final SchedulerConfig schedulerConfig;
     private final double scalingFactor;
     private final int hiddenWidth;
@@ -319,6 +322,25 @@ public final class OnnxModel implements AutoCloseable {
         return vaeEncoder;
     }
 
+    /**
+     * The model folder's depth estimator ({@code depth_estimator/model.onnx} with
+     * {@code feature_extractor/preprocessor_config.json}, as Stable Diffusion 2 depth ships them), opened on first
+     * use; null when the folder has none.
+     */
+    public synchronized io.jdiffusion.api.DepthEstimator depthEstimator() {
+        if (depthEstimator == null && folder.hasPart(io.jdiffusion.engine.depth.OnnxDepthEstimator.PART)) {
+            try {
+                depthSession = runtime.open(folder.part(io.jdiffusion.engine.depth.OnnxDepthEstimator.PART));
+            } catch (OrtException e) {
+                throw new IllegalStateException("cannot open the depth estimator of " + id() + ": " + e.getMessage(), e);
+            }
+            depthEstimator = new io.jdiffusion.engine.depth.OnnxDepthEstimator(env, depthSession,
+                    io.jdiffusion.engine.depth.DptPreprocessor.fromConfig(
+                            folder.readJsonIfPresent(io.jdiffusion.engine.depth.OnnxDepthEstimator.PREPROCESSOR_CONFIG)));
+        }
+        return depthEstimator;
+    }
+
     public OnnxRuntime runtime() {
         return runtime;
     }
@@ -326,11 +348,15 @@ public final class OnnxModel implements AutoCloseable {
     @Override
     public void close() {
         OrtSession enc;
+        OrtSession depth;
         synchronized (this) {
             enc = vaeEncoder;
             vaeEncoder = null;
+            depth = depthSession;
+            depthSession = null;
+            depthEstimator = null;
         }
-        closeQuietly(textEncoder, unet, vaeDecoder, enc);
+        closeQuietly(textEncoder, unet, vaeDecoder, enc, depth);
     }
 
     private static void closeQuietly(OrtSession... sessions) {

@@ -26,6 +26,14 @@ public final class Pipeline {
     }
 
     public static GenerationResult run(Job job, Progress progress) {
+        return run(job, progress, null);
+    }
+
+    /**
+     * @param depthFallback the depth estimator a mode gets when the model folder has none (one a plugin
+     *                      registered), or null
+     */
+    public static GenerationResult run(Job job, Progress progress, io.jdiffusion.api.DepthEstimator depthFallback) {
         OnnxModel model = job.model();
         int f = model.vaeFactor();
         int[] shape = {1, model.latentChannels(), job.height() / f, job.width() / f};
@@ -49,7 +57,7 @@ public final class Pipeline {
             int offset = i * plan.steps();
             Progress imageProgress = (done, steps) -> progress.step(offset + done, total);
             GenerationMode.ModeStart start = job.mode().plugin().service().start(
-                    new Context(sampler, plan, shape, noise, job.mode().inputs(), model, encoded));
+                    new Context(sampler, plan, shape, noise, job.mode().inputs(), model, encoded, depthFallback));
             GenerationMode.ImageHooks hooks = start.hooks() == null ? new GenerationMode.ImageHooks() { } : start.hooks();
             float[] latents = start.latents();
             if (start.startStep() < plan.steps()) { // startStep == steps: nothing to denoise (img2img strength 0)
@@ -95,7 +103,14 @@ public final class Pipeline {
 
     private record Context(Sampler sampler, SamplerPlan plan, int[] latentShape, NoiseSource noise,
                            Map<String, Object> inputs, OnnxModel model,
-                           Map<io.jdiffusion.api.RgbImage, float[]> encoded) implements GenerationMode.ModeContext {
+                           Map<io.jdiffusion.api.RgbImage, float[]> encoded,
+                           io.jdiffusion.api.DepthEstimator depthFallback) implements GenerationMode.ModeContext {
+        @Override
+        public io.jdiffusion.api.DepthEstimator depthEstimator() {
+            io.jdiffusion.api.DepthEstimator own = model.depthEstimator();
+            return own != null ? own : depthFallback;
+        }
+
         @Override
         public int unetExtraChannels() {
             return model.unetExtraChannels();
