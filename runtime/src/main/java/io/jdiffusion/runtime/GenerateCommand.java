@@ -25,7 +25,7 @@ import java.util.Set;
 final class GenerateCommand {
     static final Set<String> VALUED = ServeCommand.union(Launch.VALUED, Set.of(
             "prompt", "negative", "sampler", "schedule", "steps", "cfg", "seed", "width", "height", "batch",
-            "mode", "param", "out", "timeout", "init-image", "strength", "resize-mode", "mask", "mask-blur"));
+            "mode", "param", "out", "timeout", "init-image", "strength", "resize-mode", "mask", "mask-blur", "depth-map"));
 
     private GenerateCommand() {
     }
@@ -72,13 +72,16 @@ final class GenerateCommand {
     /**
      * {@code --init-image FILE}, {@code --mask FILE} (sent base64, as the HTTP API takes them),
      * {@code --strength}, {@code --mask-blur}, {@code --resize-mode} into the mode inputs; the mode:
-     * {@code --mode}, else inpaint with an init image and a mask, img2img with an init image alone.
+     * {@code --mode}, else inpaint with an init image and a mask, depth2img with an init image and a depth map
+     * ({@code --depth-map FILE}), img2img with an init image alone.
      */
     static String imageInputs(Args a, Map<String, Object> params) throws UsageException {
         Path init = a.path("init-image");
         Path mask = a.path("mask");
         putImage(params, "init_image", "init-image", init);
         putImage(params, "mask", "mask", mask);
+        Path depthMap = a.path("depth-map");
+        putImage(params, "depth_map", "depth-map", depthMap);
         Double strength = a.number("strength");
         if (strength != null) params.put("strength", strength);
         Double blur = a.number("mask-blur");
@@ -87,7 +90,7 @@ final class GenerateCommand {
         if (resize != null) params.put("resize_mode", resize);
         String mode = a.get("mode");
         if (mode != null || init == null) return mode;
-        return mask != null ? "inpaint" : "img2img";
+        return mask != null ? "inpaint" : depthMap != null ? "depth2img" : "img2img";
     }
 
     private static void putImage(Map<String, Object> params, String name, String option, Path file) throws UsageException {

@@ -25,6 +25,8 @@ public final class Main {
                 --resize-mode M       fit the image to the size: 0 just_resize, 1 crop_and_resize, 2 resize_and_fill
                 --mask FILE           inpaint (with --init-image): white = repaint, black = keep
                 --mask-blur PX        inpaint: softness of the mask's edge (default 4)
+                --depth-map FILE      depth2img (with --init-image; implies --mode depth2img): grey, white = near;
+                                      or --mode depth2img alone: the depth model's estimator reads the image
                 --param NAME=VALUE    a sampler parameter (repeatable)
                 --timeout SECONDS     how long to wait for the engine to start (default 60)
               make-toy-model  write the built-in toy-world model folder

@@ -403,6 +403,40 @@ public class Engine implements GenerationService, SamplerTracer {
     }
 
     @Override
+    public byte[] estimateDepth(String model, Object image) {
+        String id = model == null || model.isBlank() ? models.defaultId() : model;
+        if (id == null || !models.known().containsKey(id)) {
+            throw new InvalidRequestException("model", "unknown model '" + id + "'; available: "
+                    + String.join(", ", models.known().keySet()));
+        }
+        io.jdiffusion.api.RgbImage rgb = io.jdiffusion.engine.image.ImageDecoder.decode("init_image", image);
+        // on the worker, like a generation: the estimator's session belongs to the loaded model
+        Future<byte[]> f = worker.submit(() -> {
+            io.jdiffusion.api.DepthEstimator estimator = models.get(id).depthEstimator();
+            if (estimator == null && !depthEstimators.all().isEmpty()) {
+                estimator = depthEstimators.all().get(0).service();
+            }
+            if (estimator == null) {
+                throw new InvalidRequestException("model", "model " + id + " has no depth estimator (no "
+                        + "depth_estimator/ folder) and no depth estimator plugin is installed; upload a depth map instead");
+            }
+            return io.jdiffusion.engine.depth.DepthPreview.png(estimator.estimate(rgb));
+        });
+        try {
+            return f.get();
+        } catch (InterruptedException e) {
+            f.cancel(true);
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while estimating depth", e);
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException re) {
+                throw re;
+            }
+            throw new IllegalStateException(e.getCause().getMessage(), e.getCause());
+        }
+    }
+
+    @Override
     public Map<String, Object> health() {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("status", "ok");

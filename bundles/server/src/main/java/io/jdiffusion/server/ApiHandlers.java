@@ -35,7 +35,7 @@ final class ApiHandlers {
      * 400 naming {@code init_image}.
      */
     void img2img(Context ctx) {
-        GenerationRequest request = ImageRequests.parse("img2img", ctx);
+        GenerationRequest request = ImageRequests.withBodyMode(ImageRequests.parse("img2img", ctx));
         GenerationResult result = engine.generate(request, Progress.NONE);
         Json.write(ctx, imagesResponse(result));
     }
@@ -45,6 +45,26 @@ final class ApiHandlers {
         GenerationRequest request = ImageRequests.parse("inpaint", ctx);
         GenerationResult result = engine.generate(request, Progress.NONE);
         Json.write(ctx, imagesResponse(result));
+    }
+
+    /** {@code POST /api/v1/depth2img}: img2img's fields plus an optional {@code depth_map} (base64, white = near). */
+    void depth2img(Context ctx) {
+        GenerationRequest request = ImageRequests.parse("depth2img", ctx);
+        GenerationResult result = engine.generate(request, Progress.NONE);
+        Json.write(ctx, imagesResponse(result));
+    }
+
+    /**
+     * {@code POST /api/v1/depth} {@code {init_image, model}}: {@code {image: base64 PNG}}, the depth the model's
+     * estimator sees in the image (grey, white = near), for the UI's depth preview.
+     */
+    void depth(Context ctx) {
+        com.fasterxml.jackson.databind.JsonNode body = Txt2ImgRequests.readObject(ctx.bodyAsBytes());
+        String model = Txt2ImgRequests.string(body, "model");
+        com.fasterxml.jackson.databind.JsonNode image = body.get("init_image");
+        byte[] png = engine.estimateDepth(model, image == null || image.isNull() ? null
+                : image.isTextual() ? image.asText() : image.toString());
+        Json.write(ctx, java.util.Map.of("image", java.util.Base64.getEncoder().encodeToString(png)));
     }
 
     void samplers(Context ctx) {

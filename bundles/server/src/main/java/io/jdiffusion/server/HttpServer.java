@@ -66,6 +66,8 @@ final class HttpServer implements AutoCloseable {
         r.post("/api/v1/txt2img", api::txt2img);
         r.post("/api/v1/img2img", api::img2img);
         r.post("/api/v1/inpaint", api::inpaint);
+        r.post("/api/v1/depth2img", api::depth2img);
+        r.post("/api/v1/depth", api::depth);
         r.get("/api/v1/samplers", api::samplers);
         r.get("/api/v1/modes", api::modes);
         r.get("/api/v1/schedules", api::schedules);

@@ -22,7 +22,7 @@ import java.util.Set;
 final class ImageRequests {
     /** Form fields that stay text even when they look like numbers (a prompt "42", a seed of 20 digits). */
     private static final Set<String> TEXT = Set.of("prompt", "negative_prompt", "sampler", "schedule", "model", "seed",
-            "resize_mode");
+            "resize_mode", "mode");
 
     private ImageRequests() {
     }
@@ -43,6 +43,24 @@ final class ImageRequests {
             }
         }
         return Txt2ImgRequests.fromJson(mode, o);
+    }
+
+    /**
+     * The request under the mode its body names ({@code mode: "depth2img"} on {@code POST /api/v1/img2img}, as
+     * the API lets one endpoint serve every image mode); without one, as it was parsed.
+     */
+    static GenerationRequest withBodyMode(GenerationRequest r) {
+        Object mode = r.params().get("mode");
+        if (mode == null) {
+            return r;
+        }
+        if (!(mode instanceof String name) || name.isBlank()) {
+            throw new InvalidRequestException("mode", "must be the name of a mode, e.g. img2img, depth2img or inpaint");
+        }
+        Map<String, Object> params = new java.util.LinkedHashMap<>(r.params());
+        params.remove("mode");
+        return new GenerationRequest(name.strip(), r.prompt(), r.negativePrompt(), r.sampler(), r.schedule(), r.steps(),
+                r.cfgScale(), r.seed(), r.width(), r.height(), r.batchSize(), r.model(), params);
     }
 
     static void put(ObjectNode o, String name, String value) {

@@ -30,6 +30,19 @@ public interface GenerationService {
         throw new UnsupportedOperationException("this engine cannot unload models");
     }
 
+    /**
+     * The depth a depth mode would use for an image (since 1.2), for a preview: the model's depth estimator (or
+     * a plugin's) run on {@code image} (base64 PNG/JPEG, a data: URL allowed), normalised to 0..255 with white =
+     * near, as a grey PNG at the estimator's resolution.
+     *
+     * @param model null for the default model
+     * @throws InvalidRequestException naming {@code init_image} for a bad image, {@code model} for an unknown
+     *                                 model or one without a depth estimator
+     */
+    default byte[] estimateDepth(String model, Object image) {
+        throw new UnsupportedOperationException("this engine cannot estimate depth");
+    }
+
     /** Status for {@code GET /api/v1/health}: execution provider, loaded models, queue. */
     Map<String, Object> health();
 
