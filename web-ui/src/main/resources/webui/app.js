@@ -11,6 +11,7 @@
     steps: "steps", cfg_scale: "cfg-scale", seed: "seed", width: "width", height: "height",
     batch_size: "batch-size", model: "model",
     init_image: "init-image", strength: "strength", resize_mode: "resize-mode", mask: "mask-image", mask_blur: "mask-blur",
+    depth_map: "depth-map",
   };
 
   const state = {
@@ -22,6 +23,7 @@
     initImage: null,    // img2img, inpaint: the chosen image as a data: URL, sent as init_image
     mask: null,         // inpaint: the chosen mask as a data: URL
     maskPainted: false, // inpaint: strokes painted on the image, which then are the mask
+    depthMap: null,     // depth2img: the user's depth map as a data: URL (none: the model estimates it)
     pluginsSeen: false, // the plugins tab was opened since the sampler list was loaded
   };
 
@@ -283,7 +285,7 @@
     };
     const seed = $("seed").value.trim();
     if (seed !== "") body.seed = seed; // a string keeps all 64 bits
-    if (state.mode === "img2img" || state.mode === "inpaint") {
+    if (state.mode === "img2img" || state.mode === "inpaint" || state.mode === "depth2img") {
       if (state.initImage) body.init_image = state.initImage; // none: the server's 400 names init_image
       body.strength = readNumber("strength");
       body.resize_mode = Number($("resize-mode").value);
@@ -293,6 +295,7 @@
       else if (state.mask) body.mask = state.mask;
       body.mask_blur = readNumber("mask-blur");
     }
+    if (state.mode === "depth2img" && state.depthMap) body.depth_map = state.depthMap;
     // sampler parameters only where they differ from the plugin's default, as A1111's infotext lists them
     for (const input of document.querySelectorAll("#sampler-params input[data-param]")) {
       const v = input.value.trim();
@@ -439,12 +442,13 @@
       if (on) shown = panelOf(tab);
     }
     for (const tab of document.querySelectorAll(".tab[data-tab]")) $(panelOf(tab)).hidden = panelOf(tab) !== shown;
-    if (name === "txt2img" || name === "img2img" || name === "inpaint") {
+    if (name === "txt2img" || name === "img2img" || name === "inpaint" || name === "depth2img") {
       if (state.pluginsSeen) loadSamplers(); // back from the plugins tab: a jar may have come or gone
       state.pluginsSeen = false;
       state.mode = name;
       $("img2img-inputs").hidden = name === "txt2img";
       $("inpaint-inputs").hidden = name !== "inpaint";
+      $("depth-inputs").hidden = name !== "depth2img";
       clearError();
     }
     if (name === "plugins") {
@@ -554,6 +558,39 @@
     return { load, wire, clear, dataUrl: () => mask.toDataURL("image/png") };
   })();
 
+  /**
+   * depth2img: an optional depth map (shown in its drop zone), and a preview of what the model's depth estimator
+   * reads in the init image (POST /api/v1/depth), so a person sees the layout that will be kept.
+   */
+  function wireDepth() {
+    wireImageInput("depth-map", "depth-zone", "depth-map-preview", "depth-hint", "depth_map", (url) => {
+      state.depthMap = url;
+      $("depth-map-clear").hidden = false;
+    });
+    $("depth-map-clear").addEventListener("click", () => {
+      state.depthMap = null;
+      $("depth-map").value = "";
+      $("depth-map-preview").hidden = true;
+      $("depth-hint").hidden = false;
+      $("depth-map-clear").hidden = true;
+    });
+    $("depth-estimate").addEventListener("click", async () => {
+      clearError();
+      if (!state.initImage) {
+        showError(new ApiError("Choose an init image first: the depth is estimated from it.", "init_image", 0));
+        return;
+      }
+      try {
+        const { data } = await api("depth", { init_image: state.initImage, model: $("model").value || undefined });
+        const preview = $("depth-estimate-preview");
+        preview.src = "data:image/png;base64," + data.image;
+        preview.hidden = false;
+      } catch (e) {
+        showError(e);
+      }
+    });
+  }
+
   function wireInitImage() {
     wireImageInput("init-image", "drop-zone", "init-preview", "drop-hint", "init_image", (url) => {
       state.initImage = url;
@@ -652,6 +689,7 @@
   function init() {
     ["steps", "cfg-scale", "width", "height", "batch-size", "strength", "mask-blur", "brush-size"].forEach(pairSlider);
     wireInitImage();
+    wireDepth();
     ["width", "height"].forEach(snapSize);
 
     $("generate").addEventListener("click", generate);
