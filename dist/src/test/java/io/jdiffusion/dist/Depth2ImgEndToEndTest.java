@@ -225,6 +225,28 @@ class Depth2ImgEndToEndTest {
         assertEquals("depth", models.get(0).path("variant").asText(), models.toString());
     }
 
+    /** {@code sd make-toy-model --unet depth} writes the depth model a person can try depth2img on. */
+    @Test
+    void makeToyModelWritesADepthModel() throws Exception {
+        Path dir = Files.createTempDirectory(SdServer.targetDir(), "toy-depth-cli-");
+        Path out = dir.resolve("model");
+        Path log = dir.resolve("log.txt");
+        Process p = SdServer.command(List.of("make-toy-model", "--out", out.toString(), "--unet", "depth"), Map.of())
+                .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        assertTrue(p.waitFor(2, TimeUnit.MINUTES), "make-toy-model did not finish");
+        assertEquals(0, p.exitValue(), Files.readString(log));
+        assertTrue(Files.readString(out.resolve("unet/config.json")).contains("\"in_channels\": 5"));
+        for (String f : List.of("depth_estimator/model.onnx", "depth_estimator/config.json",
+                "feature_extractor/preprocessor_config.json")) {
+            assertTrue(Files.isRegularFile(out.resolve(f)), f);
+        }
+        Process bad = SdServer.command(List.of("make-toy-model", "--out", dir.resolve("x").toString(), "--unet", "deep"),
+                Map.of()).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        assertTrue(bad.waitFor(2, TimeUnit.MINUTES));
+        assertEquals(2, bad.exitValue(), Files.readString(log));
+        assertTrue(Files.readString(log).contains("--unet must be"), Files.readString(log));
+    }
+
     @Test
     void generateTakesADepthMapFile() throws Exception {
         Path dir = Files.createTempDirectory(SdServer.targetDir(), "cli-depth2img-");

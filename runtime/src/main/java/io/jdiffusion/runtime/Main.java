@@ -31,6 +31,7 @@ public final class Main {
                 --timeout SECONDS     how long to wait for the engine to start (default 60)
               make-toy-model  write the built-in toy-world model folder
                 --out DIR
+                --unet depth          a depth model (5-channel UNet + depth estimator) for depth2img
               sampler-trace   run a sampler on diffusers' scheduler-test model (SD 1.5 config); prints sum= mean=
                 --sampler ID  --steps N  [--schedule karras|exponential]
                 [--prediction epsilon|v_prediction]  [--seed N]  [--eta X]  [--param NAME=VALUE]
