@@ -72,6 +72,14 @@ class HttpServerTest {
         }
 
         @Override
+        public byte[] estimateDepth(String model, Object image) {
+            if (!"a".equals(image)) {
+                throw new InvalidRequestException("init_image", "not an image");
+            }
+            return PNG;
+        }
+
+        @Override
         public List<Map<String, Object>> models() {
             return List.of(Map.of("id", "toy", "path", "/m", "family", "sd1", "width", 512, "height", 512, "loaded", true));
         }
@@ -198,6 +206,32 @@ class HttpServerTest {
         GenerationRequest seen = LAST.get();
         assertEquals("inpaint", seen.mode());
         assertEquals(Map.of("init_image", "a", "mask", "b", "mask_blur", 2), seen.params());
+    }
+
+    /** One endpoint for every image mode: the body's mode wins, and is not passed on as a mode input. */
+    @Test
+    void img2imgWithABodyModeGoesToThatMode() throws Exception {
+        HttpResponse<String> r = post("/api/v1/img2img", "{\"prompt\": \"p\", \"mode\": \"depth2img\", \"init_image\": \"a\", "
+                + "\"depth_map\": \"d\"}");
+        assertEquals(200, r.statusCode(), r.body());
+        assertEquals("depth2img", LAST.get().mode());
+        assertEquals(Map.of("init_image", "a", "depth_map", "d"), LAST.get().params());
+        r = post("/api/v1/depth2img", "{\"prompt\": \"p\", \"init_image\": \"a\"}");
+        assertEquals(200, r.statusCode(), r.body());
+        assertEquals("depth2img", LAST.get().mode());
+        r = post("/api/v1/img2img", "{\"prompt\": \"p\", \"mode\": 3, \"init_image\": \"a\"}");
+        assertEquals(400, r.statusCode(), r.body());
+        assertEquals("mode", json(r).get("field").asText());
+    }
+
+    @Test
+    void depthPreviewReturnsTheEnginesPng() throws Exception {
+        HttpResponse<String> r = post("/api/v1/depth", "{\"init_image\": \"a\"}");
+        assertEquals(200, r.statusCode(), r.body());
+        assertArrayEquals(PNG, Base64.getDecoder().decode(json(r).get("image").asText()));
+        r = post("/api/v1/depth", "{\"init_image\": \"zz\"}");
+        assertEquals(400, r.statusCode(), r.body());
+        assertEquals("init_image", json(r).get("field").asText());
     }
 
     @Test
