@@ -65,11 +65,18 @@ public class Depth2ImgMode implements GenerationMode {
         return m;
     }
 
+    /**
+     * The last request's depth channel, keyed by its inputs map: the images of a batch share one depth (the
+     * estimator runs once per request, not once per image). Weak, so a finished request is not kept alive.
+     */
+    private final Map<Map<String, Object>, float[]> lastDepth = java.util.Collections.synchronizedMap(
+            new java.util.WeakHashMap<>());
+
     @Override
     public ModeStart start(ModeContext context) {
         RgbImage init = (RgbImage) context.inputs().get(INIT_IMAGE);
         int[] shape = context.latentShape();
-        float[] depth = DepthChannel.of(depthMap(context, init), shape[2], shape[3]);
+        float[] depth = depthChannel(context, init, shape[2], shape[3]);
         float[] latents = context.encodeImage(init);
         int steps = context.plan().steps();
         int startStep = DenoisingStrength.startStep(steps, strength(context.inputs()));
@@ -79,6 +86,18 @@ public class Depth2ImgMode implements GenerationMode {
         float[] noise = context.noise().randn(latents.length);
         return new ModeStart(context.sampler().addNoise(latents, noise, context.plan(), startStep), startStep, null,
                 depth);
+    }
+
+    private float[] depthChannel(ModeContext context, RgbImage init, int h, int w) {
+        Map<String, Object> key = context.inputs();
+        float[] known = lastDepth.get(key);
+        if (known != null && known.length == h * w) {
+            return known;
+        }
+        float[] depth = DepthChannel.of(depthMap(context, init), h, w);
+        lastDepth.clear();
+        lastDepth.put(key, depth);
+        return depth;
     }
 
     /** The user's map, else the estimator's reading of the init image. */
