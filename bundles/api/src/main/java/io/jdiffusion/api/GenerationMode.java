@@ -29,6 +29,15 @@ public interface GenerationMode {
     }
 
     /**
+     * Image inputs that must arrive with the same pixel size as another image input, checked before both are
+     * fitted to the request's size (since 1.3): key = the input, value = the input it must match, e.g. an
+     * inpainting mask drawn on its init image. The engine refuses a mismatch with a 400 naming the key.
+     */
+    default Map<String, String> sameSizeImages() {
+        return Map.of();
+    }
+
+    /**
      * Checks the inputs before the request is queued (since 1.1), after numbers were range-checked
      * against {@link #parameters()} and images decoded: throw
      * {@code io.jdiffusion.api.service.InvalidRequestException} naming the field, e.g. for a
