@@ -11,6 +11,7 @@
     steps: "steps", cfg_scale: "cfg-scale", seed: "seed", width: "width", height: "height",
     batch_size: "batch-size", model: "model",
     init_image: "init-image", strength: "strength", resize_mode: "resize-mode", mask: "mask-image", mask_blur: "mask-blur",
+    inpainting_fill: "inpainting-fill", paste_back: "paste-back",
   };
 
   const state = {
@@ -292,6 +293,8 @@
       if (state.maskPainted) body.mask = maskPainter.dataUrl();
       else if (state.mask) body.mask = state.mask;
       body.mask_blur = readNumber("mask-blur");
+      body.inpainting_fill = Number($("inpainting-fill").value);
+      body.paste_back = $("paste-back").checked ? 1 : 0;
     }
     // sampler parameters only where they differ from the plugin's default, as A1111's infotext lists them
     for (const input of document.querySelectorAll("#sampler-params input[data-param]")) {
