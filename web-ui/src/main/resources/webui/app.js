@@ -464,7 +464,7 @@
     const use = (file) => {
       if (!file) return;
       if (!/^image\//.test(file.type)) {
-        showError(new ApiError("That file is not an image: choose a PNG or JPEG.", field, 0));
+        showError(new ApiError("That file is not an image: choose a PNG, JPEG or WebP.", field, 0));
         return;
       }
       const reader = new FileReader();

@@ -19,7 +19,7 @@ public interface GenerationMode {
 
     /**
      * Names of the inputs that are images (since 1.1). The engine decodes each one the request
-     * holds (base64 PNG or JPEG, a {@code data:} URL prefix allowed) and fits it to the request's
+     * holds (base64 PNG, JPEG or WebP, a {@code data:} URL prefix allowed) and fits it to the request's
      * width and height under its {@code resize_mode} (0 just resize, 1 crop and resize, 2 resize
      * and fill, as AUTOMATIC1111), so {@link ModeContext#inputs()} holds it as an {@link RgbImage}.
      * A value that is not an image is refused with a 400 naming the input.

@@ -80,10 +80,10 @@ public class InpaintMode implements GenerationMode {
     @Override
     public void check(Map<String, Object> inputs) {
         if (!(inputs.get(INIT_IMAGE) instanceof RgbImage)) {
-            throw new InvalidRequestException(INIT_IMAGE, "inpaint needs an init image: a base64 PNG or JPEG");
+            throw new InvalidRequestException(INIT_IMAGE, "inpaint needs an init image: a base64 PNG, JPEG or WebP");
         }
         if (!(inputs.get(MASK) instanceof RgbImage)) {
-            throw new InvalidRequestException(MASK, "inpaint needs a mask: a base64 PNG or JPEG, white where the "
+            throw new InvalidRequestException(MASK, "inpaint needs a mask: a base64 PNG, JPEG or WebP, white where the "
                     + "image is repainted, black where it is kept");
         }
     }
