@@ -15,7 +15,8 @@ import org.osgi.service.component.annotations.Component;
 
 /**
  * Inpainting. The init image (its masked area first prepared as {@code inpainting_fill} says, see
- * {@link MaskedContent}) is encoded and noised to the step {@code strength} starts from (as img2img). Then:
+ * {@link MaskedContent}) is encoded and noised to the step {@code strength} starts from (as img2img; on an
+ * inpainting UNet strength 1 starts from pure noise, as diffusers' inpaint pipeline does). Then:
  * <ul>
  * <li>with an ordinary (4-channel) UNet, as AUTOMATIC1111 does it: during the loop the area outside the mask
  * stays on the original image's path ({@link LatentBlend});</li>
@@ -118,12 +119,17 @@ public class InpaintMode implements GenerationMode {
         float[] noise = context.noise().randn(encoded.length);
         float[] original = fill.startLatents(encoded, latentMask, noise);
         int steps = context.plan().steps();
-        int startStep = DenoisingStrength.startStep(steps, number(context.inputs(), STRENGTH, DEFAULT_STRENGTH));
+        double strength = number(context.inputs(), STRENGTH, DEFAULT_STRENGTH);
+        int startStep = DenoisingStrength.startStep(steps, strength);
+        boolean inpaintingUnet = context.unetExtraChannels() == INPAINTING_UNET_EXTRA;
         float[] latents = original;
-        if (startStep < steps) {
+        if (inpaintingUnet && strength == 1.0) {
+            // diffusers' inpaint prepare_latents at is_strength_max: pure noise times init_noise_sigma, no image
+            latents = new float[noise.length];
+            for (int i = 0; i < noise.length; i++) latents[i] = (float) (noise[i] * context.plan().initNoiseSigma());
+        } else if (startStep < steps) {
             latents = context.sampler().addNoise(original, noise, context.plan(), startStep);
         }
-        boolean inpaintingUnet = context.unetExtraChannels() == INPAINTING_UNET_EXTRA;
         float[] unetExtra = inpaintingUnet ? InpaintingConditioning.channels(init, blurred, f, context::encodeImage) : null;
         ImageHooks hooks = new ImageHooks() {
             @Override
