@@ -159,8 +159,8 @@ class ImageDecoderTest {
     }
 
     private static byte[] resource(String name) throws IOException {
-        try (var in = ImageDecoderTest.class.getResourceAsStream("/webp/" + name)) {
-            return in.readAllBytes();
+        try (var in = ImageDecoderTest.class.getResourceAsStream("/webp/" + name + ".b64")) {
+            return Base64.getMimeDecoder().decode(in.readAllBytes());
         }
     }
 }
