@@ -113,6 +113,7 @@ public class InpaintMode implements GenerationMode {
         float[] latentMask = Mask.latent(blurred, w, h, f);
         MaskedContent fill = MaskedContent.of(number(context.inputs(), INPAINTING_FILL, MaskedContent.ORIGINAL.ordinal()));
         boolean pasteBack = number(context.inputs(), PASTE_BACK, 1) >= 0.5;
+        float[] overlay = Mask.overlay(blurred);
 
         float[] encoded = context.encodeImage(fill.fillImage(init, blurred));
         // the seed's noise: A1111 draws "latent noise" with the image's seed, i.e. the same values as the start noise
@@ -140,13 +141,13 @@ public class InpaintMode implements GenerationMode {
 
             @Override
             public float[] finish(float[] rgb) {
-                return pasteBack ? pasteBack(rgb, init.rgb(), blurred) : rgb;
+                return pasteBack ? pasteBack(rgb, init.rgb(), overlay) : rgb;
             }
         };
         return new ModeStart(latents, startStep, hooks, unetExtra);
     }
 
-    /** A1111's overlay: the result inside the (blurred) mask, the original pixels outside it. */
+    /** A1111's overlay: the result inside the overlay mask ({@link Mask#overlay}), the original pixels outside it. */
     static float[] pasteBack(float[] result, float[] original, float[] mask) {
         int plane = mask.length;
         float[] out = new float[result.length];
