@@ -12,6 +12,7 @@
     batch_size: "batch-size", model: "model",
     init_image: "init-image", strength: "strength", resize_mode: "resize-mode", mask: "mask-image", mask_blur: "mask-blur",
     depth_map: "depth-map",
+    inpainting_fill: "inpainting-fill", paste_back: "paste-back",
   };
 
   const state = {
@@ -294,6 +295,8 @@
       if (state.maskPainted) body.mask = maskPainter.dataUrl();
       else if (state.mask) body.mask = state.mask;
       body.mask_blur = readNumber("mask-blur");
+      body.inpainting_fill = Number($("inpainting-fill").value);
+      body.paste_back = $("paste-back").checked ? 1 : 0;
     }
     if (state.mode === "depth2img" && state.depthMap) body.depth_map = state.depthMap;
     // sampler parameters only where they differ from the plugin's default, as A1111's infotext lists them
@@ -465,7 +468,7 @@
     const use = (file) => {
       if (!file) return;
       if (!/^image\//.test(file.type)) {
-        showError(new ApiError("That file is not an image: choose a PNG or JPEG.", field, 0));
+        showError(new ApiError("That file is not an image: choose a PNG, JPEG or WebP.", field, 0));
         return;
       }
       const reader = new FileReader();

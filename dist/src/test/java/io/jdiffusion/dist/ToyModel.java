@@ -51,4 +51,26 @@ public final class ToyModel {
         }
         return dir;
     }
+
+    private static Path modelsDir;
+
+    /**
+     * {@code target/toy-models}, for {@code --models-dir}: holds {@code toy-inpaint}, the toy world with the
+     * inpainting (9-channel) UNet, written once per test JVM.
+     */
+    public static synchronized Path modelsDir() {
+        if (modelsDir == null) {
+            Path d = SdServer.targetDir().resolve("toy-models").toAbsolutePath();
+            try {
+                ToyWorld.write(d.resolve(INPAINT_ID), ToyWorldOptions.defaults().withUnetVariant(ToyWorldOptions.UnetVariant.INPAINT));
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            modelsDir = d;
+        }
+        return modelsDir;
+    }
+
+    /** The model id of the inpainting toy world in {@link #modelsDir()}. */
+    public static final String INPAINT_ID = "toy-inpaint";
 }

@@ -20,14 +20,14 @@ public final class Main {
                 --schedule NAME       noise schedule
                 --steps N  --cfg X  --seed N  --width W  --height H  --batch N
                 --mode NAME           generation mode (default txt2img; img2img with --init-image, inpaint with --mask)
-                --init-image FILE     img2img: start from this PNG or JPEG
+                --init-image FILE     img2img: start from this PNG, JPEG or WebP
                 --strength X          img2img denoising strength, 0 (keep) to 1 (redraw all); default 0.75
                 --resize-mode M       fit the image to the size: 0 just_resize, 1 crop_and_resize, 2 resize_and_fill
                 --mask FILE           inpaint (with --init-image): white = repaint, black = keep
                 --mask-blur PX        inpaint: softness of the mask's edge (default 4)
                 --depth-map FILE      depth2img (with --init-image; implies --mode depth2img): grey, white = near;
                                       or --mode depth2img alone: the depth model's estimator reads the image
-                --param NAME=VALUE    a sampler parameter (repeatable)
+                --param NAME=VALUE    a sampler or mode parameter (repeatable), e.g. inpaint's inpainting_fill=0..3, paste_back=0
                 --timeout SECONDS     how long to wait for the engine to start (default 60)
               make-toy-model  write the built-in toy-world model folder
                 --out DIR

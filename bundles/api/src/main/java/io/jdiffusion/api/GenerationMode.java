@@ -19,13 +19,22 @@ public interface GenerationMode {
 
     /**
      * Names of the inputs that are images (since 1.1). The engine decodes each one the request
-     * holds (base64 PNG or JPEG, a {@code data:} URL prefix allowed) and fits it to the request's
+     * holds (base64 PNG, JPEG or WebP, a {@code data:} URL prefix allowed) and fits it to the request's
      * width and height under its {@code resize_mode} (0 just resize, 1 crop and resize, 2 resize
      * and fill, as AUTOMATIC1111), so {@link ModeContext#inputs()} holds it as an {@link RgbImage}.
      * A value that is not an image is refused with a 400 naming the input.
      */
     default Set<String> imageInputs() {
         return Set.of();
+    }
+
+    /**
+     * Image inputs that must arrive with the same pixel size as another image input, checked before both are
+     * fitted to the request's size (since 1.3): key = the input, value = the input it must match, e.g. an
+     * inpainting mask drawn on its init image. The engine refuses a mismatch with a 400 naming the key.
+     */
+    default Map<String, String> sameSizeImages() {
+        return Map.of();
     }
 
     /**

@@ -242,7 +242,7 @@ public class Engine implements GenerationService, SamplerTracer {
         int height = RequestValidator.side("height", r.height(), defaultSide);
         // images a mode takes (img2img's init_image) arrive decoded and fitted to width x height
         Map<String, Object> modeInputs = io.jdiffusion.engine.image.ImageInputs.prepare(r.params(),
-                mode.service().imageInputs(), width, height);
+                mode.service().imageInputs(), mode.service().sameSizeImages(), width, height);
         mode.service().check(modeInputs);
         Map<String, Object> samplerParams = new LinkedHashMap<>();
         sampler.service().parameters().forEach(p -> {

@@ -8,15 +8,17 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 import java.util.Iterator;
+import com.twelvemonkeys.imageio.plugins.webp.WebPImageReaderSpi;
 import javax.imageio.ImageIO;
 import javax.imageio.ImageReader;
 import javax.imageio.stream.ImageInputStream;
 
 /**
  * Request images: base64 text (a {@code data:image/...;base64,} prefix allowed) to an
- * {@link RgbImage}. PNG and JPEG are read by the JDK's ImageIO; WebP only where an ImageIO WebP
- * plugin is on the class path (the JDK has none), otherwise it is refused with a message that
- * says so. Alpha is dropped, as PIL's {@code convert("RGB")} does.
+ * {@link RgbImage}. PNG and JPEG are read by the JDK's ImageIO; WebP (lossy VP8, lossless VP8L,
+ * extended VP8X) by TwelveMonkeys' pure-Java reader, which the host exports to this bundle. Its
+ * reader is created directly: ImageIO's service lookup runs in the JDK's class loader context and
+ * does not see readers of other bundles. Alpha is dropped, as PIL's {@code convert("RGB")} does.
  */
 public final class ImageDecoder {
     /** Large enough for 2048 x 2048 PNGs, small enough that a broken client cannot exhaust memory. */
@@ -28,7 +30,7 @@ public final class ImageDecoder {
     /** A request value: must be a string of base64 image bytes. */
     public static RgbImage decode(String field, Object value) {
         if (!(value instanceof String text)) {
-            throw new InvalidRequestException(field, "must be a base64 PNG or JPEG image (a data: URL is fine), got "
+            throw new InvalidRequestException(field, "must be a base64 PNG, JPEG or WebP image (a data: URL is fine), got "
                     + (value == null ? "nothing" : "a " + kind(value)));
         }
         return decode(field, base64(field, text));
@@ -44,7 +46,7 @@ public final class ImageDecoder {
             s = s.substring(comma + 1);
         }
         if (s.isEmpty()) {
-            throw new InvalidRequestException(field, "is empty; send a base64 PNG or JPEG image");
+            throw new InvalidRequestException(field, "is empty; send a base64 PNG, JPEG or WebP image");
         }
         try {
             return Base64.getMimeDecoder().decode(s);
@@ -53,7 +55,7 @@ public final class ImageDecoder {
         }
     }
 
-    /** Image file bytes (PNG, JPEG, WebP with a plugin) to RGB in [0, 1]. */
+    /** Image file bytes (PNG, JPEG, WebP) to RGB in [0, 1]. */
     public static RgbImage decode(String field, byte[] bytes) {
         BufferedImage img = read(field, bytes);
         int w = img.getWidth();
@@ -73,15 +75,17 @@ public final class ImageDecoder {
     /** Reads the size from the header first, so a tiny file that claims a huge image is refused before decoding. */
     private static BufferedImage read(String field, byte[] bytes) {
         try (ImageInputStream in = ImageIO.createImageInputStream(new ByteArrayInputStream(bytes))) {
-            Iterator<ImageReader> readers = ImageIO.getImageReaders(in);
-            if (!readers.hasNext()) {
-                if (isWebp(bytes)) {
-                    throw new InvalidRequestException(field, "is a WebP image, which this server cannot read "
-                            + "(no ImageIO WebP plugin installed); send PNG or JPEG");
+            ImageReader reader;
+            if (isWebp(bytes)) {
+                reader = new WebPImageReaderSpi().createReaderInstance(null);
+            } else {
+                Iterator<ImageReader> readers = ImageIO.getImageReaders(in);
+                if (!readers.hasNext()) {
+                    throw new InvalidRequestException(field, "is not an image (expected PNG, JPEG or WebP bytes, "
+                            + "base64-encoded)");
                 }
-                throw new InvalidRequestException(field, "is not an image (expected PNG or JPEG bytes, base64-encoded)");
+                reader = readers.next();
             }
-            ImageReader reader = readers.next();
             try {
                 reader.setInput(in, true, true);
                 long w = reader.getWidth(0);
@@ -97,7 +101,8 @@ public final class ImageDecoder {
             if (e instanceof InvalidRequestException i) {
                 throw i;
             }
-            throw new InvalidRequestException(field, "is not a readable image: " + e.getMessage());
+            throw new InvalidRequestException(field, "is not a readable " + (isWebp(bytes) ? "WebP " : "")
+                    + "image: " + e.getMessage());
         }
     }
 

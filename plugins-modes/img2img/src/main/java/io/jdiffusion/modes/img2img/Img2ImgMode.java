@@ -44,7 +44,7 @@ public class Img2ImgMode implements GenerationMode {
     @Override
     public void check(Map<String, Object> inputs) {
         if (!(inputs.get(INIT_IMAGE) instanceof RgbImage)) {
-            throw new InvalidRequestException(INIT_IMAGE, "img2img needs an init image: a base64 PNG or JPEG "
+            throw new InvalidRequestException(INIT_IMAGE, "img2img needs an init image: a base64 PNG, JPEG or WebP "
                     + "(a data: URL is fine)");
         }
     }

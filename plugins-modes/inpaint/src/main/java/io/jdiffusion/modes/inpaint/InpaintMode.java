@@ -14,13 +14,22 @@ import java.util.Set;
 import org.osgi.service.component.annotations.Component;
 
 /**
- * Inpainting with an ordinary (4-channel) UNet, as AUTOMATIC1111 does it: the init image is
- * encoded and noised to the step {@code strength} starts from (as img2img); during the loop the
- * area outside the mask stays on the original image's path ({@link LatentBlend}); after decoding,
- * the original pixels are pasted back outside the mask, through its blurred edge.
+ * Inpainting. The init image (its masked area first prepared as {@code inpainting_fill} says, see
+ * {@link MaskedContent}) is encoded and noised to the step {@code strength} starts from (as img2img; on an
+ * inpainting UNet strength 1 starts from pure noise, as diffusers' inpaint pipeline does). Then:
+ * <ul>
+ * <li>with an ordinary (4-channel) UNet, as AUTOMATIC1111 does it: during the loop the area outside the mask
+ * stays on the original image's path ({@link LatentBlend});</li>
+ * <li>with an inpainting (9-channel) UNet, as diffusers' {@code StableDiffusionInpaintPipeline}: the UNet gets
+ * the mask and the masked image's latents as extra channels ({@link InpaintingConditioning}) and keeps the
+ * unmasked area itself; there is no latent blending.</li>
+ * </ul>
+ * After decoding, the original pixels are pasted back outside the mask through its blurred edge (A1111's
+ * overlay) unless {@code paste_back} is 0.
  *
- * <p>Inputs: {@code init_image}, {@code mask} (white = repaint, black = keep; both fitted to the
- * request's size by the engine under {@code resize_mode}), {@code strength}, {@code mask_blur}.
+ * <p>Inputs: {@code init_image}, {@code mask} (white = repaint, black = keep; of the init image's size; both
+ * fitted to the request's size by the engine under {@code resize_mode}), {@code strength}, {@code mask_blur},
+ * {@code inpainting_fill}, {@code paste_back}.
  */
 @Component(service = GenerationMode.class, property = {Plugin.NAME + "=inpaint", Plugin.LABEL + "=inpaint"})
 public class InpaintMode implements GenerationMode {
@@ -28,6 +37,10 @@ public class InpaintMode implements GenerationMode {
     static final String MASK = "mask";
     static final String STRENGTH = "strength";
     static final String MASK_BLUR = "mask_blur";
+    static final String INPAINTING_FILL = "inpainting_fill";
+    static final String PASTE_BACK = "paste_back";
+    /** Extra UNet channels of an inpainting UNet: the mask and 4 masked-image latent channels. */
+    static final int INPAINTING_UNET_EXTRA = 5;
     static final double DEFAULT_STRENGTH = 0.75;
     static final double DEFAULT_MASK_BLUR = 4;
 
@@ -35,7 +48,13 @@ public class InpaintMode implements GenerationMode {
             new ParameterSpec(STRENGTH, DEFAULT_STRENGTH, 0, 1,
                     "Denoising strength inside the mask: 0 keeps the image, 1 redraws the masked area from noise"),
             new ParameterSpec(MASK_BLUR, DEFAULT_MASK_BLUR, 0, 64,
-                    "Softness of the mask's edge in pixels (Gaussian standard deviation)"));
+                    "Softness of the mask's edge in pixels (Gaussian standard deviation)"),
+            new ParameterSpec(INPAINTING_FILL, MaskedContent.ORIGINAL.ordinal(), 0, 3,
+                    "Masked content, what the masked area starts from: 0 fill (blurred colours of its surroundings), "
+                            + "1 original, 2 latent noise, 3 latent nothing (zeros)"),
+            new ParameterSpec(PASTE_BACK, 1, 0, 1,
+                    "1 pastes the original pixels back outside the mask after decoding (exact there); 0 keeps the "
+                            + "decoded image everywhere"));
 
     @Override
     public List<ParameterSpec> parameters() {
@@ -47,13 +66,25 @@ public class InpaintMode implements GenerationMode {
         return Set.of(INIT_IMAGE, MASK);
     }
 
+    /** The mask must be drawn on the init image: of its size before both are fitted. */
+    @Override
+    public Map<String, String> sameSizeImages() {
+        return Map.of(MASK, INIT_IMAGE);
+    }
+
+    /** Ordinary UNets (latent blending) and inpainting UNets (mask + masked-image latents). */
+    @Override
+    public boolean acceptsUnetChannels(int extraChannels) {
+        return extraChannels == 0 || extraChannels == INPAINTING_UNET_EXTRA;
+    }
+
     @Override
     public void check(Map<String, Object> inputs) {
         if (!(inputs.get(INIT_IMAGE) instanceof RgbImage)) {
-            throw new InvalidRequestException(INIT_IMAGE, "inpaint needs an init image: a base64 PNG or JPEG");
+            throw new InvalidRequestException(INIT_IMAGE, "inpaint needs an init image: a base64 PNG, JPEG or WebP");
         }
         if (!(inputs.get(MASK) instanceof RgbImage)) {
-            throw new InvalidRequestException(MASK, "inpaint needs a mask: a base64 PNG or JPEG, white where the "
+            throw new InvalidRequestException(MASK, "inpaint needs a mask: a base64 PNG, JPEG or WebP, white where the "
                     + "image is repainted, black where it is kept");
         }
     }
@@ -64,6 +95,10 @@ public class InpaintMode implements GenerationMode {
         m.put("Denoising strength", String.valueOf(number(inputs, STRENGTH, DEFAULT_STRENGTH)));
         double blur = number(inputs, MASK_BLUR, DEFAULT_MASK_BLUR);
         m.put("Mask blur", blur == Math.rint(blur) ? String.valueOf((long) blur) : String.valueOf(blur)); // A1111: "4"
+        MaskedContent fill = MaskedContent.of(number(inputs, INPAINTING_FILL, MaskedContent.ORIGINAL.ordinal()));
+        if (fill != MaskedContent.ORIGINAL) { // A1111 writes it for the other three only
+            m.put("Masked content", fill.label);
+        }
         return m;
     }
 
@@ -76,30 +111,43 @@ public class InpaintMode implements GenerationMode {
         int f = w / context.latentShape()[3];
         float[] blurred = Mask.blur(Mask.grey(maskImage), w, h, number(context.inputs(), MASK_BLUR, DEFAULT_MASK_BLUR));
         float[] latentMask = Mask.latent(blurred, w, h, f);
+        MaskedContent fill = MaskedContent.of(number(context.inputs(), INPAINTING_FILL, MaskedContent.ORIGINAL.ordinal()));
+        boolean pasteBack = number(context.inputs(), PASTE_BACK, 1) >= 0.5;
+        float[] overlay = Mask.overlay(blurred);
 
-        float[] original = context.encodeImage(init);
+        float[] encoded = context.encodeImage(fill.fillImage(init, blurred));
+        // the seed's noise: A1111 draws "latent noise" with the image's seed, i.e. the same values as the start noise
+        float[] noise = context.noise().randn(encoded.length);
+        float[] original = fill.startLatents(encoded, latentMask, noise);
         int steps = context.plan().steps();
-        int startStep = DenoisingStrength.startStep(steps, number(context.inputs(), STRENGTH, DEFAULT_STRENGTH));
+        double strength = number(context.inputs(), STRENGTH, DEFAULT_STRENGTH);
+        int startStep = DenoisingStrength.startStep(steps, strength);
+        boolean inpaintingUnet = context.unetExtraChannels() == INPAINTING_UNET_EXTRA;
         float[] latents = original;
-        if (startStep < steps) {
-            float[] noise = context.noise().randn(original.length);
+        if (inpaintingUnet && strength == 1.0) {
+            // diffusers' inpaint prepare_latents at is_strength_max: pure noise times init_noise_sigma, no image
+            latents = new float[noise.length];
+            for (int i = 0; i < noise.length; i++) latents[i] = (float) (noise[i] * context.plan().initNoiseSigma());
+        } else if (startStep < steps) {
             latents = context.sampler().addNoise(original, noise, context.plan(), startStep);
         }
+        float[] unetExtra = inpaintingUnet ? InpaintingConditioning.channels(init, blurred, f, context::encodeImage) : null;
         ImageHooks hooks = new ImageHooks() {
             @Override
             public Denoiser denoiser(Denoiser guided) {
-                return new LatentBlend(guided, original, latentMask, context.plan().config());
+                // the inpainting UNet keeps the unmasked area from its extra channels: no blending (diffusers)
+                return inpaintingUnet ? guided : new LatentBlend(guided, original, latentMask, context.plan().config());
             }
 
             @Override
             public float[] finish(float[] rgb) {
-                return pasteBack(rgb, init.rgb(), blurred);
+                return pasteBack ? pasteBack(rgb, init.rgb(), overlay) : rgb;
             }
         };
-        return new ModeStart(latents, startStep, hooks);
+        return new ModeStart(latents, startStep, hooks, unetExtra);
     }
 
-    /** A1111's overlay: the result inside the (blurred) mask, the original pixels outside it. */
+    /** A1111's overlay: the result inside the overlay mask ({@link Mask#overlay}), the original pixels outside it. */
     static float[] pasteBack(float[] result, float[] original, float[] mask) {
         int plane = mask.length;
         float[] out = new float[result.length];

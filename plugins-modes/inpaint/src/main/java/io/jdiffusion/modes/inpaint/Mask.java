@@ -4,9 +4,11 @@ import io.jdiffusion.api.RgbImage;
 
 /**
  * The inpainting mask, as AUTOMATIC1111 prepares it: grey levels of the mask image (white =
- * repaint), a Gaussian blur of {@code mask_blur} pixels (the soft edge the result is pasted back
- * with), and a latent mask at 1/f resolution: the blurred mask averaged over each f x f block and
- * rounded to 0 or 1 (A1111's {@code np.around(latmask)}).
+ * repaint), a Gaussian blur of {@code mask_blur} pixels (cv2's {@code GaussianBlur} with A1111's kernel
+ * size {@code 2 int(2.5 sigma + 0.5) + 1} and cv2's default reflect-101 border), the overlay mask the
+ * result is pasted back with (the blurred mask doubled and clipped), and a latent mask at 1/f
+ * resolution: the blurred mask averaged over each f x f block and rounded to 0 or 1 (A1111's
+ * {@code np.around(latmask)}).
  */
 final class Mask {
     private Mask() {
@@ -23,12 +25,12 @@ final class Mask {
         return out;
     }
 
-    /** Separable Gaussian blur with standard deviation {@code sigma} pixels, edges clamped; 0 returns the input. */
+    /** Separable Gaussian blur with standard deviation {@code sigma} pixels, edges reflected; 0 returns the input. */
     static float[] blur(float[] m, int width, int height, double sigma) {
         if (sigma <= 0) {
             return m.clone();
         }
-        int r = (int) Math.ceil(3 * sigma);
+        int r = (int) (2.5 * sigma + 0.5); // A1111: kernel_size = 2 * int(2.5 * sigma + 0.5) + 1
         float[] k = new float[2 * r + 1];
         double sum = 0;
         for (int i = -r; i <= r; i++) {
@@ -44,7 +46,7 @@ final class Mask {
             for (int x = 0; x < width; x++) {
                 float acc = 0;
                 for (int i = -r; i <= r; i++) {
-                    int sx = Math.min(width - 1, Math.max(0, x + i));
+                    int sx = reflect101(x + i, width);
                     acc += k[i + r] * m[y * width + sx];
                 }
                 tmp[y * width + x] = acc;
@@ -55,11 +57,31 @@ final class Mask {
             for (int x = 0; x < width; x++) {
                 float acc = 0;
                 for (int i = -r; i <= r; i++) {
-                    int sy = Math.min(height - 1, Math.max(0, y + i));
+                    int sy = reflect101(y + i, height);
                     acc += k[i + r] * tmp[sy * width + x];
                 }
                 out[y * width + x] = acc;
             }
+        }
+        return out;
+    }
+
+    /** cv2's BORDER_REFLECT_101: ... 2 1 | 0 1 2 ... n-1 | n-2 n-3 ... */
+    static int reflect101(int i, int n) {
+        if (n == 1) {
+            return 0;
+        }
+        while (i < 0 || i >= n) {
+            i = i < 0 ? -i : 2 * (n - 1) - i;
+        }
+        return i;
+    }
+
+    /** A1111's {@code mask_for_overlay}: the blurred mask doubled and clipped, so its inner half is all result. */
+    static float[] overlay(float[] blurred) {
+        float[] out = new float[blurred.length];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = Math.min(1f, 2f * blurred[i]);
         }
         return out;
     }

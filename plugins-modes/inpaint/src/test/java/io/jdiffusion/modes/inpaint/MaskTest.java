@@ -37,6 +37,28 @@ class MaskTest {
     }
 
     @Test
+    void blurUsesA1111sKernelAndCv2sReflectedBorder() {
+        // sigma 2: kernel 2 * int(5.5) + 1 = 11 taps, so a step is felt exactly 5 pixels away and not 6
+        float[] step = new float[40];
+        for (int x = 20; x < 40; x++) step[x] = 1f;
+        float[] m = Mask.blur(step, 40, 1, 2);
+        assertTrue(m[15] > 0f, "5 px left of the edge: " + m[15]);
+        assertEquals(0f, m[14], 0f, "6 px left of the edge");
+        assertEquals(2, Mask.reflect101(-2, 10));
+        assertEquals(7, Mask.reflect101(11, 10));
+        // reflect-101: a bright first pixel is mirrored inward (zeros), not repeated outward (clamping gives 0.70)
+        float[] dot = new float[10];
+        dot[0] = 1f;
+        float[] b = Mask.blur(dot, 10, 1, 1);
+        assertEquals(0.399f, b[0], 0.001f, "the centre tap alone");
+    }
+
+    @Test
+    void theOverlayIsTheBlurredMaskDoubledAndClipped() {
+        assertArrayEquals(new float[] {0f, 0.5f, 1f, 1f}, Mask.overlay(new float[] {0f, 0.25f, 0.5f, 0.9f}), 0f);
+    }
+
+    @Test
     void pasteBackKeepsTheOriginalOutsideTheMask() {
         float[] result = {0.9f, 0.9f, 0.9f, 0.9f};
         float[] original = {0.1f, 0.1f, 0.1f, 0.1f};
