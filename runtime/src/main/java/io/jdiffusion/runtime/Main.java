@@ -42,7 +42,11 @@ public final class Main {
               --models-dir DIR      a folder of model folders
               --plugins DIR         plugin bundles, loaded at start and watched (default ./plugins)
               --bundles DIR         the core bundles (default: bundles/ beside the runtime's lib/)
-              --device auto|cpu|cuda   (default auto)
+              --device auto|cpu|cuda   (default auto; cuda falls back to the CPU with a one-line reason)
+              --cuda-option KEY=VALUE  a CUDA execution provider option (repeatable): device_id=N,
+                                    gpu_mem_limit=BYTES (8G, 512M ...), arena_extend_strategy=kNextPowerOfTwo|
+                                    kSameAsRequested, cudnn_conv_algo_search=EXHAUSTIVE|HEURISTIC|DEFAULT
+              --resident N          models kept loaded at once, least recently used evicted (default 2)
               --debug               log every bundle and plugin
             """;
 

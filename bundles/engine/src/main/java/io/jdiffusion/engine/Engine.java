@@ -65,7 +65,8 @@ public class Engine implements GenerationService, SamplerTracer {
 
     /** Starts the engine from properties (framework properties, or a map in tests). */
     public void configure(java.util.function.Function<String, String> props) {
-        runtime = new OnnxRuntime(OnnxRuntime.parseDevice(props.apply("sd.device")));
+        runtime = new OnnxRuntime(OnnxRuntime.parseDevice(props.apply("sd.device")),
+                io.jdiffusion.api.cuda.CudaOptions.fromProperties(props));
         String model = props.apply("sd.model");
         String modelsDir = props.apply("sd.models.dir");
         String resident = props.apply("sd.models.resident");
@@ -395,6 +396,9 @@ public class Engine implements GenerationService, SamplerTracer {
         m.put("provider", runtime.provider());
         if (runtime.fallbackReason() != null) {
             m.put("cuda_unavailable", runtime.fallbackReason());
+        }
+        if (!runtime.cudaOptions().isEmpty()) {
+            m.put("cuda_options", runtime.cudaOptions().values());
         }
         m.put("loaded_models", models.loadedIds());
         m.put("queued", queued.get());
