@@ -416,6 +416,42 @@ public class Engine implements GenerationService, SamplerTracer {
         if (c == null) {
             throw new IllegalStateException("no text conditioner plugin is installed");
         }
-        return c.service().countTokens(models.get(id).textModel(), prompt == null ? "" : prompt);
+        return c.service().countTokens(textModelForCounting(id), prompt == null ? "" : prompt);
+    }
+
+    /**
+     * The loaded model's text model, else one read from the folder: counting needs only the tokenizer, and
+     * loading here (an HTTP thread) would evict, and close, the sessions of a model the worker is running.
+     */
+    private io.jdiffusion.api.TextModel textModelForCounting(String id) {
+        OnnxModel loaded = models.loadedOrNull(id);
+        if (loaded != null) {
+            return loaded.textModel();
+        }
+        io.jdiffusion.engine.model.ModelFolder folder = io.jdiffusion.engine.model.ModelFolder.read(models.known().get(id));
+        Map<String, Object> cfg = folder.readJsonIfPresent("text_encoder/config.json");
+        int maxLength = cfg.get("max_position_embeddings") instanceof Number n ? n.intValue() : 77;
+        int width = cfg.get("hidden_size") instanceof Number n ? n.intValue() : 0;
+        return new io.jdiffusion.api.TextModel() {
+            @Override
+            public Path tokenizerDir() {
+                return folder.tokenizerDir();
+            }
+
+            @Override
+            public int maxLength() {
+                return maxLength;
+            }
+
+            @Override
+            public int hiddenWidth() {
+                return width;
+            }
+
+            @Override
+            public float[] encode(long[] ids, int sequences) {
+                throw new IllegalStateException("model " + id + " is not loaded; token counting does not encode");
+            }
+        };
     }
 }

@@ -117,6 +117,23 @@ public final class CudaOptions {
         return s.toString();
     }
 
+    /**
+     * Why the CUDA provider did not load, in one line a person can act on. When ONNX Runtime cannot load
+     * {@code libonnxruntime_providers_cuda.so} it says which library that one misses ({@code ... with error:
+     * libcublasLt.so.12: cannot open shared object file}); that part is kept, without the temporary path and
+     * the source location. Other failures keep their message on one line, cut at 300 characters.
+     */
+    public static String failureReason(Throwable e) {
+        String m = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage().replaceAll("\\s+", " ").trim();
+        java.util.regex.Matcher lib = java.util.regex.Pattern
+                .compile("Failed to load library \\S*?([^/\\s]+\\.so[.0-9]*) with error: (.*)").matcher(m);
+        if (lib.find()) {
+            return "cannot load " + lib.group(1) + ": " + lib.group(2).trim()
+                    + " (the CUDA provider needs CUDA 12 and cuDNN 9 libraries on the library path)";
+        }
+        return m.length() > 300 ? m.substring(0, 300) + "..." : m;
+    }
+
     private static String normalise(String key, String value) {
         switch (key) {
             case DEVICE_ID -> {

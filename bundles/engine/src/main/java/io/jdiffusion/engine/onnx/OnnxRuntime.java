@@ -158,20 +158,9 @@ public final class OnnxRuntime {
         return o;
     }
 
-    /**
-     * One line a person can act on. A CUDA provider library that does not load says which library it
-     * misses ({@code ... libonnxruntime_providers_cuda.so with error: libcublasLt.so.12: cannot open shared
-     * object file}); that part is kept, without the temporary path and the source location.
-     */
+    /** One line a person can act on (see {@link CudaOptions#failureReason}). */
     static String reason(Throwable e) {
-        String m = e.getMessage() == null ? "" : e.getMessage().replaceAll("\\s+", " ").trim();
-        java.util.regex.Matcher lib = java.util.regex.Pattern
-                .compile("Failed to load library \\S*?([^/\\s]+\\.so[.0-9]*) with error: (.*)").matcher(m);
-        if (lib.find()) {
-            return "cannot load " + lib.group(1) + ": " + lib.group(2).trim()
-                    + " (the CUDA provider needs CUDA 12 and cuDNN 9 libraries on the library path)";
-        }
-        return oneLine(e);
+        return CudaOptions.failureReason(e);
     }
 
     private static String oneLine(Throwable e) {
