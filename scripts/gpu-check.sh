@@ -51,6 +51,17 @@ SO="$TMP/$NATIVE/libonnxruntime_providers_cuda.so"
 LDD="$(LD_LIBRARY_PATH="$TMP/$NATIVE${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" ldd "$SO" 2>&1)"
 echo "$LDD" | grep -E 'cuda|cublas|cudnn|cufft|curand|nvrtc|not found' | sed 's/^[[:space:]]*/  /'
 MISSING="$(echo "$LDD" | awk '/not found/ {print $1}' | sort -u | tr '\n' ' ')"
+# cuDNN 9 and cuFFT are opened at run time, not linked: ldd does not see them, so look for them by name
+found_lib() {
+  ldconfig -p 2>/dev/null | grep -q "$1 " && return 0
+  local d
+  IFS=: read -ra dirs <<< "${LD_LIBRARY_PATH:-}"
+  for d in "${dirs[@]}"; do [[ -n "$d" && -e "$d/$1" ]] && return 0; done
+  return 1
+}
+for lib in libcudnn.so.9 libcufft.so.11; do
+  if found_lib "$lib"; then echo "  $lib (opened at run time) => found"; else echo "  $lib (opened at run time) => not found"; MISSING+="$lib "; fi
+done
 if [[ -n "$MISSING" ]]; then
   echo "MISSING: $MISSING"
   echo "  The CUDA provider of ONNX Runtime $(basename "$JAR" .jar | sed 's/onnxruntime_gpu-//') needs the CUDA 12 runtime libraries"
