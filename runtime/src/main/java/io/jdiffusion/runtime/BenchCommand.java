@@ -103,9 +103,9 @@ final class BenchCommand {
                 long t0 = System.nanoTime();
                 SyntheticUnet.Built u = SyntheticUnet.write(dir, width, latent);
                 double flopsPerCall = 2 * u.macsPerImage() * BATCH;
-                out.printf(Locale.ROOT, "synthetic SD-1.5-shaped UNet (width %d): %.1f M parameters (%.2f GB float32), %.3f TFLOP"
-                        + " per image, %.3f TFLOP per call; built in %.1f s%n", width, u.parameters() / 1e6,
-                        u.parameters() * 4 / 1e9, flopsPerCall / BATCH / 1e12, flopsPerCall / 1e12, (System.nanoTime() - t0) / 1e9);
+                out.printf(Locale.ROOT, "synthetic SD-1.5-shaped UNet (width %d): %.1f M parameters (%.2f GB float32), %.1f GFLOP"
+                        + " per image, %.1f GFLOP per call; built in %.1f s%n", width, u.parameters() / 1e6,
+                        u.parameters() * 4 / 1e9, flopsPerCall / BATCH / 1e9, flopsPerCall / 1e9, (System.nanoTime() - t0) / 1e9);
                 for (String p : providers) time("synthetic-sd15", u.model(), p, flopsPerCall);
             } finally {
                 deleteTree(dir);

@@ -99,8 +99,8 @@ public final class OnnxRuntime {
         return false;
     }
 
-    private void fallBack(Throwable e) {
-        if (provider == null) {
+    private synchronized void fallBack(Throwable e) {
+        if (fallbackReason == null) { // the first failure says why; CUDA is not tried again
             fallbackReason = reason(e);
             LOG.warn("CUDA execution provider unavailable, using CPU: {}", fallbackReason);
         }
