@@ -63,6 +63,14 @@ class ModelSwitchMemoryTest {
                     baseline = rss.get(i - 1);
                 }
             }
+            // counting tokens for the other model (the web UI does it as you type) neither loads nor evicts
+            String last = SWITCHES % 2 == 1 ? "toy-a" : "toy-b";
+            String other = last.equals("toy-a") ? "toy-b" : "toy-a";
+            Http.Response tokens = Http.get(sd.baseUrl() + "api/v1/tokens?model=" + other + "&prompt=a%20red%20circle");
+            assertEquals(200, tokens.status(), tokens.body());
+            assertTrue(tokens.json().path("tokens").asInt() > 0, tokens.body());
+            assertEquals("[\"" + last + "\"]", Http.get(sd.baseUrl() + "api/v1/health").json().path("loaded_models").toString());
+
             long end = rss.get(SWITCHES - 1);
             String series = "VmRSS kB after each switch: " + rss;
             System.out.println(series);
