@@ -53,7 +53,7 @@ final class SyntheticUnet {
     private final ByteBuffer chunk = ByteBuffer.allocateDirect(1 << 22).order(ByteOrder.LITTLE_ENDIAN);
     private long offset;
     private long parameters;
-    /** Multiply-adds per latent pixel row of the batch, split by resolution: added up in {@link #macs}. */
+    /** Multiply-adds for one image (batch row) at the latent size {@link #build} was given. */
     private double macs;
     private int counter;
 
