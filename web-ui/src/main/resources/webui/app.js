@@ -211,27 +211,37 @@
 
   // ---------------------------------------------------------------- token counter
 
-  let tokenTimer = 0;
-  let tokenSeq = 0;
+  // one counter per prompt box, as A1111 shows them: each asks GET /api/v1/tokens for its own text
+  const tokenCounters = {};
+  function tokenCounter(textareaId, countId) {
+    let timer = 0;
+    let seq = 0;
+    return function countSoon() {
+      clearTimeout(timer);
+      timer = setTimeout(async () => {
+        const mine = ++seq;
+        const prompt = $(textareaId).value;
+        const model = $("model").value;
+        const el = $(countId);
+        try {
+          const q = "tokens?prompt=" + encodeURIComponent(prompt) + (model ? "&model=" + encodeURIComponent(model) : "");
+          const { data } = await api(q);
+          if (mine !== seq) return;
+          const n = data.tokens;
+          const limit = Math.max(75, Math.ceil(n / 75) * 75);
+          el.textContent = n + "/" + limit;
+          el.classList.toggle("over", n > 75);
+        } catch (e) {
+          if (mine === seq) el.textContent = "";
+        }
+      }, 300);
+    };
+  }
+  tokenCounters.prompt = tokenCounter("prompt", "token-count");
+  tokenCounters.negative = tokenCounter("negative-prompt", "negative-token-count");
   function countTokensSoon() {
-    clearTimeout(tokenTimer);
-    tokenTimer = setTimeout(async () => {
-      const seq = ++tokenSeq;
-      const prompt = $("prompt").value;
-      const model = $("model").value;
-      const el = $("token-count");
-      try {
-        const q = "tokens?prompt=" + encodeURIComponent(prompt) + (model ? "&model=" + encodeURIComponent(model) : "");
-        const { data } = await api(q);
-        if (seq !== tokenSeq) return;
-        const n = data.tokens;
-        const limit = Math.max(75, Math.ceil(n / 75) * 75);
-        el.textContent = n + "/" + limit;
-        el.classList.toggle("over", n > 75);
-      } catch (e) {
-        if (seq === tokenSeq) el.textContent = "";
-      }
-    }, 300);
+    tokenCounters.prompt();
+    tokenCounters.negative();
   }
 
   // ---------------------------------------------------------------- errors
@@ -704,7 +714,8 @@
         }
       });
     }
-    $("prompt").addEventListener("input", countTokensSoon);
+    $("prompt").addEventListener("input", tokenCounters.prompt);
+    $("negative-prompt").addEventListener("input", tokenCounters.negative);
     $("model").addEventListener("change", countTokensSoon);
     $("sampler").addEventListener("change", renderSamplerParams);
     $("settings").addEventListener("input", (e) => clearInvalid(e.target));

@@ -182,6 +182,11 @@ public final class SdServer implements AutoCloseable {
         }
     }
 
+    /** The server process's id (for reading {@code /proc/PID/status}). */
+    public long pid() {
+        return process.pid();
+    }
+
     public boolean isAlive() {
         return process.isAlive();
     }

@@ -1,5 +1,6 @@
 package io.jdiffusion.runtime;
 
+import io.jdiffusion.api.cuda.CudaOptions;
 import io.jdiffusion.toyworld.ToyWorld;
 import io.jdiffusion.toyworld.ToyWorldOptions;
 import java.io.IOException;
@@ -13,7 +14,8 @@ import java.util.Set;
 
 /** What {@code serve} and {@code generate} share: the options that say where things are, and the boot. */
 final class Launch {
-    static final Set<String> VALUED = Set.of("model", "models-dir", "plugins", "bundles", "device");
+    static final Set<String> VALUED = Set.of("model", "models-dir", "plugins", "bundles", "device", "cuda-option",
+            "resident");
     static final Set<String> FLAGS = Set.of("debug");
     static final List<String> DEVICES = List.of("auto", "cpu", "cuda");
 
@@ -24,6 +26,12 @@ final class Launch {
     static Map<String, String> properties(Args a, boolean http) throws UsageException, IOException {
         Map<String, String> p = new HashMap<>();
         p.put("sd.device", a.choice("device", System.getProperty("sd.device", "auto"), DEVICES));
+        p.putAll(cudaOptions(a).toProperties());
+        Integer resident = a.integer("resident");
+        if (resident != null) {
+            if (resident < 1) throw new UsageException("--resident must be 1 or more (models kept loaded), got " + resident);
+            p.put("sd.models.resident", resident.toString());
+        }
         p.put("sd.http.enabled", Boolean.toString(http));
         Path modelsDir = a.path("models-dir");
         if (modelsDir != null) {
@@ -32,6 +40,15 @@ final class Launch {
         }
         p.put("sd.model", model(a).toString());
         return p;
+    }
+
+    /** {@code --cuda-option KEY=VALUE} (repeatable), checked here so that a typo is a usage error, not a dead engine. */
+    static CudaOptions cudaOptions(Args a) throws UsageException {
+        try {
+            return CudaOptions.parse(a.all("cuda-option"));
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("--cuda-option: " + e.getMessage());
+        }
     }
 
     /** {@code --model DIR}, or the toy world from the cache (generated there on first use). */

@@ -37,6 +37,15 @@ public final class Main {
                 [--prediction epsilon|v_prediction]  [--seed N]  [--eta X]  [--param NAME=VALUE]
               tokenize        print the CLIP token ids of TEXT (BOS/EOS included) as a JSON array
                 --tokenizer DIR TEXT   DIR holds vocab.json + merges.txt
+              bench           UNet speed: the toy world and a synthetic SD-1.5-sized UNet, CPU and CUDA;
+                              ms per call, steps per second, ratios, peak RSS; a JSON summary last
+                --device auto|cpu|cuda   auto: the CPU, and CUDA where it loads; cuda: CUDA and the CPU,
+                                      exit 1 when CUDA does not load; cpu: the CPU only (default auto)
+                --cuda-option KEY=VALUE  as for serve (repeatable)
+                --size PX             image side, a multiple of 64 (default 512)
+                --calls N  --warmup N timed calls (default 5) after warm-up calls (default 1)
+                --unet-width N        the synthetic UNet's first block channels (default 320: SD 1.5)
+                --no-synthetic        the toy world only
               test            (./sd only) install chromium + chromium-driver if needed, then mvn -B verify
 
             options of serve and generate:
@@ -45,7 +54,11 @@ public final class Main {
               --models-dir DIR      a folder of model folders
               --plugins DIR         plugin bundles, loaded at start and watched (default ./plugins)
               --bundles DIR         the core bundles (default: bundles/ beside the runtime's lib/)
-              --device auto|cpu|cuda   (default auto)
+              --device auto|cpu|cuda   (default auto; cuda falls back to the CPU with a one-line reason)
+              --cuda-option KEY=VALUE  a CUDA execution provider option (repeatable): device_id=N,
+                                    gpu_mem_limit=BYTES (8G, 512M ...), arena_extend_strategy=kNextPowerOfTwo|
+                                    kSameAsRequested, cudnn_conv_algo_search=EXHAUSTIVE|HEURISTIC|DEFAULT
+              --resident N          models kept loaded at once, least recently used evicted (default 2)
               --debug               log every bundle and plugin
             """;
 
@@ -81,6 +94,7 @@ public final class Main {
                 case "make-toy-model" -> MakeToyModelCommand.run(args);
                 case "sampler-trace" -> SamplerTraceCommand.run(args);
                 case "tokenize" -> TokenizeCommand.run(args);
+                case "bench" -> BenchCommand.run(args);
                 default -> throw new UsageException("unknown command: " + command);
             };
         } catch (UsageException e) {

@@ -57,6 +57,24 @@ class MainTest {
     }
 
     @Test
+    void badCudaOptionsAndResidentCountsAreUsageErrorsNamingTheOption() {
+        Run algo = run("serve", "--port", "0", "--device", "cuda", "--cuda-option", "cudnn_conv_algo_search=FAST");
+        assertEquals(2, algo.code(), algo.err());
+        assertTrue(algo.err().contains("--cuda-option: CUDA option cudnn_conv_algo_search must be one of EXHAUSTIVE,"
+                + " HEURISTIC, DEFAULT, got 'FAST'"), algo.err());
+        Run mem = run("generate", "--prompt", "p", "--out", "x.png", "--cuda-option", "gpu_mem_limit=lots");
+        assertEquals(2, mem.code(), mem.err());
+        assertTrue(mem.err().contains("gpu_mem_limit must be a positive number of bytes"), mem.err());
+        Run unknown = run("serve", "--port", "0", "--cuda-option", "arena=kSameAsRequested");
+        assertEquals(2, unknown.code(), unknown.err());
+        assertTrue(unknown.err().contains("unknown CUDA option 'arena'; known: device_id, gpu_mem_limit,"
+                + " arena_extend_strategy, cudnn_conv_algo_search"), unknown.err());
+        Run resident = run("serve", "--port", "0", "--resident", "0");
+        assertEquals(2, resident.code(), resident.err());
+        assertTrue(resident.err().contains("--resident must be 1 or more"), resident.err());
+    }
+
+    @Test
     void batchFilesAreNumberedAndWrittenWhole() throws Exception {
         Path out = tmp.resolve("sub/img.png");
         List<Path> one = GenerateCommand.write(List.of(new byte[] {1, 2}), out);

@@ -67,7 +67,8 @@ public class Engine implements GenerationService, SamplerTracer {
 
     /** Starts the engine from properties (framework properties, or a map in tests). */
     public void configure(java.util.function.Function<String, String> props) {
-        runtime = new OnnxRuntime(OnnxRuntime.parseDevice(props.apply("sd.device")));
+        runtime = new OnnxRuntime(OnnxRuntime.parseDevice(props.apply("sd.device")),
+                io.jdiffusion.api.cuda.CudaOptions.fromProperties(props));
         String model = props.apply("sd.model");
         String modelsDir = props.apply("sd.models.dir");
         String resident = props.apply("sd.models.resident");
@@ -444,6 +445,9 @@ public class Engine implements GenerationService, SamplerTracer {
         if (runtime.fallbackReason() != null) {
             m.put("cuda_unavailable", runtime.fallbackReason());
         }
+        if (!runtime.cudaOptions().isEmpty()) {
+            m.put("cuda_options", runtime.cudaOptions().values());
+        }
         m.put("loaded_models", models.loadedIds());
         m.put("queued", queued.get());
         m.put("samplers", samplers.all().size());
@@ -460,6 +464,42 @@ public class Engine implements GenerationService, SamplerTracer {
         if (c == null) {
             throw new IllegalStateException("no text conditioner plugin is installed");
         }
-        return c.service().countTokens(models.get(id).textModel(), prompt == null ? "" : prompt);
+        return c.service().countTokens(textModelForCounting(id), prompt == null ? "" : prompt);
+    }
+
+    /**
+     * The loaded model's text model, else one read from the folder: counting needs only the tokenizer, and
+     * loading here (an HTTP thread) would evict, and close, the sessions of a model the worker is running.
+     */
+    private io.jdiffusion.api.TextModel textModelForCounting(String id) {
+        OnnxModel loaded = models.loadedOrNull(id);
+        if (loaded != null) {
+            return loaded.textModel();
+        }
+        io.jdiffusion.engine.model.ModelFolder folder = io.jdiffusion.engine.model.ModelFolder.read(models.known().get(id));
+        Map<String, Object> cfg = folder.readJsonIfPresent("text_encoder/config.json");
+        int maxLength = cfg.get("max_position_embeddings") instanceof Number n ? n.intValue() : 77;
+        int width = cfg.get("hidden_size") instanceof Number n ? n.intValue() : 0;
+        return new io.jdiffusion.api.TextModel() {
+            @Override
+            public Path tokenizerDir() {
+                return folder.tokenizerDir();
+            }
+
+            @Override
+            public int maxLength() {
+                return maxLength;
+            }
+
+            @Override
+            public int hiddenWidth() {
+                return width;
+            }
+
+            @Override
+            public float[] encode(long[] ids, int sequences) {
+                throw new IllegalStateException("model " + id + " is not loaded; token counting does not encode");
+            }
+        };
     }
 }

@@ -3,6 +3,8 @@ package io.jdiffusion.engine.onnx;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
+import ai.onnxruntime.providers.OrtCUDAProviderOptions;
+import io.jdiffusion.api.cuda.CudaOptions;
 import java.nio.file.Path;
 import java.util.Locale;
 import org.slf4j.Logger;
@@ -21,12 +23,19 @@ public final class OnnxRuntime {
 
     private final OrtEnvironment env;
     private final Device requested;
+    private final CudaOptions cudaOptions;
     private volatile String provider;
     private volatile String fallbackReason;
 
     public OnnxRuntime(Device requested) {
+        this(requested, CudaOptions.none());
+    }
+
+    /** With the CUDA provider options (used only when CUDA is used). */
+    public OnnxRuntime(Device requested, CudaOptions cudaOptions) {
         this.env = OrtEnvironment.getEnvironment();
         this.requested = requested;
+        this.cudaOptions = cudaOptions;
     }
 
     public static Device parseDevice(String value) {
@@ -44,9 +53,70 @@ public final class OnnxRuntime {
         return env;
     }
 
-    /** The provider sessions run on: {@code CUDA} or {@code CPU} (known after the first session). */
+    /**
+     * The provider sessions run on: {@code CUDA} or {@code CPU}. Before the first session it is found by
+     * appending the CUDA provider to empty session options, which is where a missing CUDA library shows.
+     */
     public String provider() {
-        return provider == null ? (requested == Device.CPU ? "CPU" : "unknown until a model loads") : provider;
+        if (provider == null) {
+            probe();
+        }
+        return provider;
+    }
+
+    /** The CUDA options sessions get when they run on CUDA. */
+    public CudaOptions cudaOptions() {
+        return cudaOptions;
+    }
+
+    private synchronized void probe() {
+        if (provider != null) {
+            return;
+        }
+        if (requested == Device.CPU) {
+            provider = "CPU";
+            return;
+        }
+        if (noDriverForAuto()) {
+            return;
+        }
+        try (OrtSession.SessionOptions o = new OrtSession.SessionOptions()) {
+            addCuda(o);
+            provider = "CUDA"; // the library loads; a session that still fails falls back in open()
+        } catch (OrtException | RuntimeException | LinkageError e) {
+            fallBack(e);
+        }
+    }
+
+    /** Auto on a machine without an NVIDIA driver: CPU without asking ONNX Runtime (it would log CUDA errors). */
+    private boolean noDriverForAuto() {
+        if (requested == Device.AUTO && !nvidiaDriverPresent()) {
+            provider = "CPU";
+            fallbackReason = "no NVIDIA driver found (/proc/driver/nvidia/version)";
+            LOG.info("no NVIDIA GPU found, using the CPU execution provider");
+            return true;
+        }
+        return false;
+    }
+
+    private synchronized void fallBack(Throwable e) {
+        if (fallbackReason == null) { // the first failure says why; CUDA is not tried again
+            fallbackReason = reason(e);
+            LOG.warn("CUDA execution provider unavailable, using CPU: {}", fallbackReason);
+        }
+        provider = "CPU";
+    }
+
+    private void addCuda(OrtSession.SessionOptions o) throws OrtException {
+        OrtCUDAProviderOptions cuda = new OrtCUDAProviderOptions(cudaOptions.deviceId());
+        try {
+            for (var e : cudaOptions.values().entrySet()) {
+                cuda.add(e.getKey(), e.getValue());
+            }
+            o.addCUDA(cuda);
+        } finally {
+            cuda.close();
+        }
     }
 
     /** Why CUDA is not used although it was asked for (or auto), or null. */
@@ -56,28 +126,25 @@ public final class OnnxRuntime {
 
     /** Opens a session on the chosen provider, falling back to CPU once with a one-line reason. */
     public OrtSession open(Path modelFile) throws OrtException {
-        if (requested == Device.AUTO && provider == null && !nvidiaDriverPresent()) {
-            provider = "CPU"; // auto on a machine without an NVIDIA driver: don't make ONNX Runtime log CUDA errors
-            fallbackReason = "no NVIDIA driver found (/proc/driver/nvidia/version)";
-            LOG.info("no NVIDIA GPU found, using the CPU execution provider");
+        synchronized (this) {
+            if (requested == Device.AUTO && provider == null) {
+                noDriverForAuto();
+            }
         }
         if (requested != Device.CPU && !"CPU".equals(provider)) {
-            try {
-                OrtSession.SessionOptions cuda = baseOptions();
-                cuda.addCUDA(0);
+            try (OrtSession.SessionOptions cuda = baseOptions()) {
+                addCuda(cuda);
                 OrtSession s = env.createSession(modelFile.toString(), cuda);
                 provider = "CUDA";
                 return s;
             } catch (OrtException | RuntimeException | LinkageError e) {
-                if (provider == null) {
-                    fallbackReason = oneLine(e);
-                    LOG.warn("CUDA execution provider unavailable, using CPU: {}", fallbackReason);
-                }
-                provider = "CPU";
+                fallBack(e);
             }
         }
         provider = "CPU";
-        return env.createSession(modelFile.toString(), baseOptions());
+        try (OrtSession.SessionOptions cpu = baseOptions()) {
+            return env.createSession(modelFile.toString(), cpu);
+        }
     }
 
     private static boolean nvidiaDriverPresent() {
@@ -89,6 +156,11 @@ public final class OnnxRuntime {
         OrtSession.SessionOptions o = new OrtSession.SessionOptions();
         o.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
         return o;
+    }
+
+    /** One line a person can act on (see {@link CudaOptions#failureReason}). */
+    static String reason(Throwable e) {
+        return CudaOptions.failureReason(e);
     }
 
     private static String oneLine(Throwable e) {
