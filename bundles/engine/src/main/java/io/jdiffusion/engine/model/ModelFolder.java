@@ -106,10 +106,42 @@ public final class ModelFolder {
         return 8;
     }
 
-    /** The UNet's {@code sample_size} (latent cells), else 64. */
+    /**
+     * The UNet's {@code sample_size} (latent cells). Without a UNet config: the graph's fixed sample height, else
+     * 128 for an SDXL UNet (inputs text_embeds + time_ids), 96 for a 1024-wide v-prediction one (SD 2.x 768-v),
+     * else 64, the sizes those families are trained at.
+     */
     public int unetSampleSize() {
         Map<String, Object> cfg = readJsonIfPresent("unet/config.json");
-        return cfg.get("sample_size") instanceof Number n ? n.intValue() : 64;
+        if (cfg.get("sample_size") instanceof Number n) {
+            return n.intValue();
+        }
+        OnnxGraphInputs graph = unetGraph();
+        if (graph == null || !graph.inputs().containsKey("sample")) {
+            return 64;
+        }
+        long h = graph.inputs().get("sample").dim(2);
+        if (h > 0) {
+            return (int) h;
+        }
+        if (graph.inputs().containsKey("text_embeds") && graph.inputs().containsKey("time_ids")) {
+            return 128;
+        }
+        OnnxGraphInputs.Value ehs = graph.inputs().get("encoder_hidden_states");
+        Object prediction = readJsonIfPresent("scheduler/scheduler_config.json").get("prediction_type");
+        return ehs != null && ehs.dim(2) == 1024 && "v_prediction".equals(prediction) ? 96 : 64;
+    }
+
+    /** The UNet graph's declared inputs and outputs (read without loading it), or null when unreadable. */
+    public OnnxGraphInputs unetGraph() {
+        if (!hasPart("unet")) {
+            return null;
+        }
+        try {
+            return OnnxGraphInputs.read(part("unet"));
+        } catch (java.io.IOException e) {
+            return null;
+        }
     }
 
     public Map<String, Object> readJsonIfPresent(String relative) {
