@@ -175,7 +175,21 @@ class RealLayoutsEngineTest {
         assertEquals("txt2img", listed.get("variant"));
         assertEquals(1024, listed.get("width"));
         assertEquals("float16", listed.get("dtype"));
-        draw("sdxl-no-configs", 1024);
+        // without configs the folder must run exactly as with them: the same VAE scaling factor (SDXL's 0.13025),
+        // sample size and text widths, so the same pixels
+        assertPixelsEqual(draw("sdxl-fp16", 1024), draw("sdxl-no-configs", 1024));
+    }
+
+    private static void assertPixelsEqual(BufferedImage a, BufferedImage b) {
+        int w = a.getWidth();
+        int h = a.getHeight();
+        assertEquals(w, b.getWidth());
+        assertEquals(h, b.getHeight());
+        int[] pa = a.getRGB(0, 0, w, h, null, 0, w);
+        int[] pb = b.getRGB(0, 0, w, h, null, 0, w);
+        for (int i = 0; i < pa.length; i++) {
+            assertEquals(pa[i], pb[i], "pixel " + (i % w) + "," + (i / w));
+        }
     }
 
     @Test

@@ -16,6 +16,8 @@ import java.util.Map;
 public final class ModelFolder {
     /** diffusers' OnnxStableDiffusionPipeline hard-codes this when the VAE folder has no config.json. */
     static final double SD_VAE_SCALING_FACTOR = 0.18215;
+    /** SDXL's VAE (sdxl-vae, also the fp16-fix one) scaling_factor. */
+    static final double SDXL_VAE_SCALING_FACTOR = 0.13025;
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final List<String> REQUIRED = List.of("text_encoder/model.onnx", "unet/model.onnx",
@@ -84,13 +86,21 @@ public final class ModelFolder {
         return new SchedulerConfig(readJson("scheduler/scheduler_config.json"));
     }
 
-    /** {@code vae_decoder/config.json}'s {@code scaling_factor}, else SD's 0.18215 as diffusers' ONNX pipeline assumes. */
+    /**
+     * {@code vae_decoder/config.json}'s {@code scaling_factor}; without a VAE config SDXL's 0.13025 for a UNet that
+     * takes SDXL's text_embeds + time_ids (every SDXL VAE uses it), else SD's 0.18215 as diffusers' ONNX pipeline
+     * assumes.
+     */
     public double vaeScalingFactor() {
         for (String part : List.of("vae_decoder", "vae_encoder", "vae")) {
             Map<String, Object> cfg = readJsonIfPresent(part + "/config.json");
             if (cfg.get("scaling_factor") instanceof Number n) {
                 return n.doubleValue();
             }
+        }
+        OnnxGraphInputs graph = unetGraph();
+        if (graph != null && graph.inputs().containsKey("text_embeds") && graph.inputs().containsKey("time_ids")) {
+            return SDXL_VAE_SCALING_FACTOR;
         }
         return SD_VAE_SCALING_FACTOR;
     }
