@@ -28,17 +28,24 @@ class XlConditioningTest {
     static Path tok1;
     static Path tok2;
     static ClipConditioner conditioner;
+    /** The reference ids: the same tokenizer files, loaded once (the real vocabulary takes seconds to load). */
+    static ClipTokenizer t1;
+    static ClipTokenizer t2;
 
     @BeforeAll
     static void setUp() throws IOException {
         tok1 = ClipFixtures.writeSd15(tmp.resolve("sdxl/tokenizer"));
         tok2 = ClipFixtures.writeSdxlTokenizer2(tmp.resolve("sdxl/tokenizer_2"));
         conditioner = new ClipConditioner();
+        t1 = ClipTokenizer.load(tok1);
+        t2 = ClipTokenizer.load(tok2);
     }
 
     @AfterAll
     static void tearDown() {
         conditioner.deactivate();
+        t1.close();
+        t2.close();
     }
 
     /** Encoder 2: hidden[t][c] = -(id + c/1000); pooled = (id at position 1, sum of the row's ids) + 0.5. */
@@ -103,7 +110,7 @@ class XlConditioningTest {
         Conditioning c = conditioner.condition(model, "a red circle", "blurry");
         assertEquals(77, c.tokens());
         assertEquals(5, c.width());
-        try (ClipTokenizer t1 = ClipTokenizer.load(tok1); ClipTokenizer t2 = ClipTokenizer.load(tok2)) {
+        {
             long[] ids1 = t1.encodePadded("a red circle", 77);
             long[] ids2 = t2.encodePadded("a red circle", 77);
             assertEquals(0, t2.padId(), "tokenizer_2 pads with '!'");
@@ -132,7 +139,7 @@ class XlConditioningTest {
         String longPrompt = "red ".repeat(80) + "blue green";
         Conditioning c = conditioner.condition(new Xl(true), longPrompt, "");
         assertEquals(154, c.tokens());
-        try (ClipTokenizer t2 = ClipTokenizer.load(tok2)) {
+        {
             long[] first = t2.encodePadded("red ".repeat(75).trim(), 77);
             assertArrayEquals(new float[] {first[1] + 0.5f, sumOf(first)}, c.pooled(), 1e-3f);
         }
@@ -150,6 +157,29 @@ class XlConditioningTest {
                 "without force_zeros_for_empty_prompt the empty prompt is encoded");
         Conditioning named = conditioner.condition(new Xl(true), "a red circle", "blurry");
         assertTrue(named.negative()[0] != 0f, "a non-empty negative prompt is encoded");
+    }
+
+    @Test
+    void promptEditingSwitchesHiddenStatesAndPooledTogether() throws IOException {
+        ClipConditioner a1111 = new ClipConditioner();
+        a1111.addParser(new io.jdiffusion.conditioning.a1111.A1111PromptParser(),
+                java.util.Map.of(io.jdiffusion.api.Plugin.NAME, io.jdiffusion.api.PromptParser.DEFAULT));
+        try {
+            java.util.List<io.jdiffusion.api.ScheduledConditioning> s =
+                    a1111.schedule(new Xl(true), "a [red:blue:5] circle", "", 10);
+            assertEquals(2, s.size());
+            String[] texts = {"a red circle", "a blue circle"};
+            for (int e = 0; e < 2; e++) {
+                Conditioning c = s.get(e).conditioning();
+                long[] ids1 = t1.encodePadded(texts[e], 77);
+                long[] ids2 = t2.encodePadded(texts[e], 77);
+                assertEquals(ids1[2] + 0.001f, c.positive()[2 * 5 + 1], 1e-2, texts[e]);
+                assertEquals(-(ids2[2] + 0.001f), c.positive()[2 * 5 + 4], 1e-2, texts[e]);
+                assertArrayEquals(new float[] {ids2[1] + 0.5f, sumOf(ids2)}, c.pooled(), 1e-3f, texts[e]);
+            }
+        } finally {
+            a1111.deactivate();
+        }
     }
 
     private static float sumOf(long[] ids) {
