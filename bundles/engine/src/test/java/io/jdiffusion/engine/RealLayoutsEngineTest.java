@@ -60,6 +60,11 @@ class RealLayoutsEngineTest {
         for (String part : List.of("text_encoder", "text_encoder_2", "unet", "vae_decoder", "vae_encoder")) {
             Files.delete(bare.resolve(part).resolve("config.json"));
         }
+        Path bareSd2 = modelsDir.resolve("sd2-no-configs");
+        ToyWorld.write(bareSd2, ToyWorldOptions.sd2());
+        for (String part : List.of("text_encoder", "unet", "vae_decoder", "vae_encoder")) {
+            Files.delete(bareSd2.resolve(part).resolve("config.json"));
+        }
         engine = new Engine();
         Map<String, String> props = new HashMap<>();
         props.put("sd.model", modelsDir.resolve("sd1").toString());
@@ -178,6 +183,13 @@ class RealLayoutsEngineTest {
         // without configs the folder must run exactly as with them: the same VAE scaling factor (SDXL's 0.13025),
         // sample size and text widths, so the same pixels
         assertPixelsEqual(draw("sdxl-fp16", 1024), draw("sdxl-no-configs", 1024));
+    }
+
+    @Test
+    void sd2FolderWithoutConfigsIsA768VPredictionModel() throws IOException {
+        // 1024-wide text states + v_prediction in scheduler_config.json: SD 2.x 768-v, drawn at 768x768
+        assertEquals(List.of("sd2", 768, "float32", "v_prediction"), describe(listing().get("sd2-no-configs")));
+        assertPixelsEqual(draw("sd2", 768), draw("sd2-no-configs", 768));
     }
 
     private static void assertPixelsEqual(BufferedImage a, BufferedImage b) {
