@@ -23,6 +23,9 @@ public final class ModelFolder {
     private static final List<String> REQUIRED = List.of("text_encoder/model.onnx", "unet/model.onnx",
             "vae_decoder/model.onnx", "scheduler/scheduler_config.json", "tokenizer/vocab.json", "tokenizer/merges.txt");
 
+    private static final List<String> XL_REQUIRED = List.of("text_encoder_2/model.onnx", "tokenizer_2/vocab.json",
+            "tokenizer_2/merges.txt");
+
     private final Path dir;
     private final String id;
 
@@ -42,11 +45,20 @@ public final class ModelFolder {
                 missing.append(missing.length() == 0 ? "" : ", ").append(f);
             }
         }
+        ModelFolder folder = new ModelFolder(dir);
+        OnnxGraphInputs unet = missing.length() > 0 ? null : folder.unetGraph();
+        if (unet != null && unet.inputs().containsKey("text_embeds") && unet.inputs().containsKey("time_ids")) {
+            for (String f : XL_REQUIRED) { // an SDXL UNet needs the second text encoder and its tokenizer
+                if (!Files.isRegularFile(dir.resolve(f))) {
+                    missing.append(missing.length() == 0 ? "" : ", ").append(f);
+                }
+            }
+        }
         if (missing.length() > 0) {
             throw new IllegalArgumentException("model folder " + dir + " is not a diffusers ONNX export: missing "
                     + missing);
         }
-        return new ModelFolder(dir);
+        return folder;
     }
 
     /**

@@ -88,4 +88,12 @@ class OnnxGraphInputsTest {
             manager.close();
         }
     }
+
+    @Test
+    void anSdxlFolderWithoutItsSecondTokenizerIsRefusedNamingTheFiles() throws Exception {
+        Path dir = ToyWorld.write(tmp.resolve("xl-half"), ToyWorldOptions.sdxl());
+        Files.delete(dir.resolve("tokenizer_2/merges.txt"));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ModelFolder.open(dir));
+        assertTrue(e.getMessage().contains("missing tokenizer_2/merges.txt"), e.getMessage());
+    }
 }
