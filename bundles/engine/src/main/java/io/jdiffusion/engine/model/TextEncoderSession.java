@@ -14,6 +14,8 @@ import java.util.Arrays;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * One of SDXL's text encoders as Optimum exports them ({@code output_hidden_states=True}): the hidden states SDXL
@@ -23,6 +25,7 @@ import java.util.regex.Pattern;
  * {@code last_hidden_state}.
  */
 final class TextEncoderSession implements TextModel {
+    private static final Logger LOG = LoggerFactory.getLogger(TextEncoderSession.class);
     private static final Pattern HIDDEN = Pattern.compile("hidden_states\\.(\\d+)");
 
     private final OrtEnvironment env;
@@ -53,6 +56,10 @@ final class TextEncoderSession implements TextModel {
             }
         }
         this.hiddenOutput = top >= 1 ? "hidden_states." + (top - 1) : "last_hidden_state";
+        if (top < 1) { // exported without output_hidden_states: the closest we can get, and not what SDXL was trained on
+            LOG.warn("the text encoder for {} has no hidden_states.N outputs; SDXL conditions on the penultimate"
+                    + " layer, using last_hidden_state instead (re-export with output_hidden_states)", tokenizerDir);
+        }
         this.pooledOutput = outputs.containsKey("text_embeds") ? "text_embeds" : null;
         long[] hs = ((TensorInfo) outputs.getOrDefault(hiddenOutput, outputs.values().iterator().next()).getInfo())
                 .getShape();
