@@ -28,6 +28,10 @@ class RealLayoutsEndToEndTest {
     private static final String PROMPT = "a red circle on a white background";
 
     private static String run(String... args) throws IOException, InterruptedException {
+        return run(0, args);
+    }
+
+    private static String run(int expectedCode, String... args) throws IOException, InterruptedException {
         Path log = Files.createTempFile(SdServer.targetDir(), "sd-layouts-", ".log");
         Process p = SdServer.command(List.of(args), Map.of()).redirectErrorStream(true).redirectOutput(log.toFile()).start();
         if (!p.waitFor(5, TimeUnit.MINUTES)) {
@@ -35,7 +39,7 @@ class RealLayoutsEndToEndTest {
             throw new AssertionError("sd " + String.join(" ", args) + " did not finish:\n" + Files.readString(log));
         }
         String out = Files.readString(log, StandardCharsets.UTF_8);
-        assertEquals(0, p.exitValue(), out);
+        assertEquals(expectedCode, p.exitValue(), out);
         return out;
     }
 
@@ -60,6 +64,14 @@ class RealLayoutsEndToEndTest {
         assertEquals(1024, img.getWidth(), "SDXL's default side: sample_size 128 x 8");
         assertEquals(1024, img.getHeight());
         assertScene(img, "red", "white");
+    }
+
+    @Test
+    void makeToyModelRefusesAnUnknownPresetNamingTheChoices() throws Exception {
+        Path dir = Files.createTempDirectory(SdServer.targetDir(), "layouts-");
+        String out = run(2, "make-toy-model", "--out", dir.resolve("m").toString(), "--preset", "sd3");
+        assertTrue(out.contains("--preset must be sd1, sd2 or sdxl, not sd3"), out);
+        assertTrue(Files.notExists(dir.resolve("m")), "nothing written");
     }
 
     @Test
