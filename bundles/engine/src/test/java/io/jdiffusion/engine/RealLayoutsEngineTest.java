@@ -74,6 +74,7 @@ class RealLayoutsEngineTest {
         engine.configure(props::get);
         engine.register(Sampler.class, new EulerSampler(), "euler", "Euler");
         engine.register(GenerationMode.class, new Txt2ImgMode(), "txt2img", "txt2img");
+        engine.register(GenerationMode.class, new io.jdiffusion.modes.img2img.Img2ImgMode(), "img2img", "img2img");
         engine.register(TextConditioner.class, new ClipConditioner(), "clip", "CLIP");
     }
 
@@ -151,6 +152,25 @@ class RealLayoutsEngineTest {
         assertScene(image(text, 0), "red", "white");
         assertFalse(java.util.Arrays.equals(zero.images().get(0), text.images().get(0)),
                 "a zero negative and the encoding of 'blurry' must differ");
+    }
+
+    @Test
+    void sdxlFloat16Img2ImgEncodesWithSdxlsVaeScaling() throws IOException {
+        // the VAE encoder (float16, scaling_factor 0.13025) and the UNet's added inputs on the img2img path; at 256 px
+        // as Img2ImgEngineTest (the larger the picture, the more the init image's evidence outweighs the prompt)
+        String init = java.util.Base64.getEncoder().encodeToString(Img2ImgEngineTest.redSquarePng(256));
+        for (String model : List.of("sd1", "sdxl-fp16")) {
+            for (Object[] c : new Object[][] {{0.8, "blue"}, {0.2, "red"}}) {
+                Map<String, Object> params = new HashMap<>();
+                params.put("init_image", init);
+                params.put("strength", c[0]);
+                BufferedImage img = image(engine.generate(new GenerationRequest("img2img",
+                        "a blue square on a white background", null, "euler", null, 20, 7.0, "1", 256, 256, 1,
+                        model, params), null), 0);
+                assertEquals(c[1], EngineToyWorldTest.colourAt(img, 128, 128), model + " at strength " + c[0]);
+                assertEquals("white", EngineToyWorldTest.colourAt(img, 8, 8), model + " at strength " + c[0]);
+            }
+        }
     }
 
     @Test
