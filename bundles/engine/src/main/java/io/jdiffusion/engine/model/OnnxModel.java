@@ -76,7 +76,9 @@ public final class OnnxModel implements AutoCloseable {
         this.maxLength = idsShape.length == 2 && idsShape[1] > 0 ? (int) idsShape[1] : 77;
         this.textBatches = idsShape.length == 2 && idsShape[0] < 0;
         long[] hs = Inputs.info(unet, "encoder_hidden_states").getShape();
-        this.hiddenWidth = hs.length == 3 && hs[2] > 0 ? (int) hs[2] : textWidthFromConfig();
+        this.hiddenWidth = hs.length == 3 && hs[2] > 0 ? (int) hs[2]
+                : xlText != null ? xlText.hiddenWidth() + xlText.secondEncoder().hiddenWidth() // SDXL: side by side
+                : textWidthFromConfig();
         long[] sample = Inputs.info(unet, "sample").getShape();
         this.latentChannels = latentChannels(unet, vaeDecoder);
         this.unetInChannels = sample.length == 4 && sample[1] > 0 ? (int) sample[1]
