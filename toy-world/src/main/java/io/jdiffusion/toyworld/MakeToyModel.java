@@ -5,8 +5,9 @@ import java.nio.file.Path;
 import java.util.stream.Stream;
 
 /**
- * Command line: {@code MakeToyModel --out DIR [--width 768] [--ids int32|int64] [--timestep float|int64]
- * [--prediction epsilon|v_prediction] [--seed N]}.
+ * Command line: {@code MakeToyModel --out DIR [--preset sd1|sd2|sdxl] [--width 768] [--ids int32|int64]
+ * [--timestep float|int64] [--prediction epsilon|v_prediction] [--seed N] [--sample-size N] [--precision fp32|fp16]
+ * [--weights embedded|weights_pb|onnx_data]} (a preset first, then the options that change it).
  */
 public final class MakeToyModel {
     private MakeToyModel() {
@@ -34,6 +35,19 @@ public final class MakeToyModel {
                 case "--timestep" -> b.timestepType(ToyWorldOptions.TimestepType.valueOf(v.toUpperCase()));
                 case "--prediction" -> b.predictionType(v);
                 case "--seed" -> b.seed(Long.parseLong(v));
+                case "--preset" -> b = switch (v) {
+                    case "sd1" -> ToyWorldOptions.defaults().toBuilder();
+                    case "sd2" -> ToyWorldOptions.sd2().toBuilder();
+                    case "sdxl" -> ToyWorldOptions.sdxl().toBuilder();
+                    default -> throw new IllegalArgumentException("--preset must be sd1, sd2 or sdxl, not " + v);
+                };
+                case "--sample-size" -> b.sampleSize(Integer.parseInt(v));
+                case "--precision" -> b.precision(switch (v.toLowerCase()) {
+                    case "fp16", "float16" -> ToyWorldOptions.Precision.FLOAT16;
+                    case "fp32", "float32" -> ToyWorldOptions.Precision.FLOAT32;
+                    default -> throw new IllegalArgumentException("--precision must be fp32 or fp16, not " + v);
+                });
+                case "--weights" -> b.weights(ToyWorldOptions.WeightsLayout.valueOf(v.toUpperCase()));
                 default -> {
                     System.err.println("unknown option " + a);
                     usage();
@@ -56,7 +70,8 @@ public final class MakeToyModel {
     }
 
     private static void usage() {
-        System.err.println("usage: MakeToyModel --out DIR [--width 768] [--ids int32|int64] [--timestep float|int64]"
-                + " [--prediction epsilon|v_prediction] [--seed N]");
+        System.err.println("usage: MakeToyModel --out DIR [--preset sd1|sd2|sdxl] [--width 768] [--ids int32|int64]"
+                + " [--timestep float|int64] [--prediction epsilon|v_prediction] [--seed N] [--sample-size N]"
+                + " [--precision fp32|fp16] [--weights embedded|weights_pb|onnx_data]");
     }
 }

@@ -31,15 +31,23 @@ public final class ToyVae {
 
     /** The encoder's 1x1 map on unscaled latents: weight [4][3] = M / scaling_factor. */
     static float[] encoderWeight() {
+        return encoderWeight(SCALING_FACTOR);
+    }
+
+    static float[] encoderWeight(double scalingFactor) {
         float[] w = new float[12];
         for (int o = 0; o < 4; o++)
-            for (int i = 0; i < 3; i++) w[o * 3 + i] = (float) (M[o][i] / SCALING_FACTOR);
+            for (int i = 0; i < 3; i++) w[o * 3 + i] = (float) (M[o][i] / scalingFactor);
         return w;
     }
 
     static float[] encoderBias() {
+        return encoderBias(SCALING_FACTOR);
+    }
+
+    static float[] encoderBias(double scalingFactor) {
         float[] b = new float[4];
-        for (int o = 0; o < 4; o++) b[o] = (float) (C[o] / SCALING_FACTOR);
+        for (int o = 0; o < 4; o++) b[o] = (float) (C[o] / scalingFactor);
         return b;
     }
 
@@ -59,10 +67,14 @@ public final class ToyVae {
 
     /** Decoder 1x1 map on unscaled latents z: rgb = pinv(M) (sf z - c); weight [3][4] = sf pinv(M). */
     static float[] decoderWeight() {
+        return decoderWeight(SCALING_FACTOR);
+    }
+
+    static float[] decoderWeight(double scalingFactor) {
         double[][] p = pinvM();
         float[] w = new float[12];
         for (int o = 0; o < 3; o++)
-            for (int i = 0; i < 4; i++) w[o * 4 + i] = (float) (p[o][i] * SCALING_FACTOR);
+            for (int i = 0; i < 4; i++) w[o * 4 + i] = (float) (p[o][i] * scalingFactor);
         return w;
     }
 

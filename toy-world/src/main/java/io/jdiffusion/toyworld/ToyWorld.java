@@ -30,7 +30,7 @@ import java.util.stream.Stream;
  */
 public final class ToyWorld {
     /** Changes whenever the written folder changes; use it (with {@link ToyWorldOptions#key()}) as a cache key. */
-    public static final String VERSION = "toy-world-2";
+    public static final String VERSION = "toy-world-3";
     /** Marker file at the folder root naming the version and options that wrote it. */
     public static final String MARKER = "toy_world.json";
     static final String DIFFUSERS_VERSION = "0.30.0";
@@ -139,35 +139,40 @@ public final class ToyWorld {
     /** Writes every file of the folder into an existing, empty directory. */
     static void writeInto(Path dir, ToyWorldOptions o) throws IOException {
         BpeVocabulary vocab = BpeVocabulary.build();
+        boolean xl = o.architecture() == ToyWorldOptions.Architecture.SDXL;
 
-        Map<String, Object> index = modelIndex();
+        Map<String, Object> index = xl ? XlFolder.modelIndex() : modelIndex();
         if (o.unetVariant() == ToyWorldOptions.UnetVariant.DEPTH) { // SD 2 depth's extra parts
             index.put("depth_estimator", List.of("diffusers", "OnnxRuntimeModel"));
             index.put("feature_extractor", List.of("transformers", "DPTFeatureExtractor"));
         }
         json(dir.resolve("model_index.json"), index);
-        json(dir.resolve("scheduler/scheduler_config.json"), schedulerConfig(o));
+        json(dir.resolve("scheduler/scheduler_config.json"), xl ? XlFolder.schedulerConfig(o) : schedulerConfig(o));
 
-        Path tok = Files.createDirectories(dir.resolve("tokenizer"));
-        Files.writeString(tok.resolve("vocab.json"), JSON.writeValueAsString(vocab.vocab()), StandardCharsets.UTF_8); // one line, as HF writes it
-        Files.writeString(tok.resolve("merges.txt"), vocab.mergesText(), StandardCharsets.UTF_8);
-        json(tok.resolve("special_tokens_map.json"), specialTokensMap());
-        json(tok.resolve("tokenizer_config.json"), tokenizerConfig(vocab));
+        writeTokenizer(dir.resolve("tokenizer"), vocab, ClipBpe.EOS);
+        if (xl) writeTokenizer(dir.resolve("tokenizer_2"), vocab, XlFolder.PAD_TOKEN_2);
 
         Path te = dir.resolve("text_encoder");
-        bytes(te.resolve("model.onnx"), TextEncoderModel.build(vocab, o).toByteArray());
+        part(te, xl ? XlTextEncoders.first(vocab, o) : TextEncoderModel.build(vocab, o), o, true);
         json(te.resolve("config.json"), textEncoderConfig(vocab, o));
+        if (xl) {
+            Path te2 = dir.resolve("text_encoder_2");
+            part(te2, XlTextEncoders.second(vocab, o), o, true);
+            json(te2.resolve("config.json"), XlFolder.secondEncoderConfig(textEncoderConfig(vocab, o), o));
+        }
 
         Path unet = dir.resolve("unet");
-        bytes(unet.resolve("model.onnx"), UnetModel.build(o).toByteArray());
-        json(unet.resolve("config.json"), unetConfig(o));
+        part(unet, UnetModel.build(o), o, true);
+        json(unet.resolve("config.json"), xl ? XlFolder.unetConfig(unetConfig(o)) : unetConfig(o));
 
+        double sf = xl ? XlFolder.VAE_SCALING_FACTOR : ToyVae.SCALING_FACTOR;
+        Map<String, Object> vae = xl ? XlFolder.vaeConfig(vaeConfig()) : vaeConfig();
         Path enc = dir.resolve("vae_encoder");
-        bytes(enc.resolve("model.onnx"), VaeModel.encoder().toByteArray());
-        json(enc.resolve("config.json"), vaeConfig());
+        part(enc, VaeModel.encoder(sf), o, false);
+        json(enc.resolve("config.json"), vae);
         Path dec = dir.resolve("vae_decoder");
-        bytes(dec.resolve("model.onnx"), VaeModel.decoder().toByteArray());
-        json(dec.resolve("config.json"), vaeConfig());
+        part(dec, VaeModel.decoder(sf), o, false);
+        json(dec.resolve("config.json"), vae);
 
         if (o.unetVariant() == ToyWorldOptions.UnetVariant.DEPTH) {
             Path depth = dir.resolve("depth_estimator");
@@ -185,7 +190,39 @@ public final class ToyWorld {
         marker.put("prediction_type", o.predictionType());
         marker.put("seed", o.seed());
         marker.put("unet_variant", o.unetVariant().name());
+        marker.put("sample_size", o.sampleSize());
+        marker.put("architecture", o.architecture().name());
+        marker.put("precision", o.precision().name());
+        marker.put("weights", o.weights().name());
         json(dir.resolve(MARKER), marker);
+    }
+
+    private static void writeTokenizer(Path tok, BpeVocabulary vocab, String padToken) throws IOException {
+        Files.createDirectories(tok);
+        Files.writeString(tok.resolve("vocab.json"), JSON.writeValueAsString(vocab.vocab()), StandardCharsets.UTF_8); // one line, as HF writes it
+        Files.writeString(tok.resolve("merges.txt"), vocab.mergesText(), StandardCharsets.UTF_8);
+        Map<String, Object> map = specialTokensMap();
+        map.put("pad_token", padToken);
+        json(tok.resolve("special_tokens_map.json"), map);
+        Map<String, Object> config = tokenizerConfig(vocab);
+        config.put("pad_token", padToken);
+        json(tok.resolve("tokenizer_config.json"), config);
+    }
+
+    /**
+     * One model part's model.onnx (float16 at the boundary for fp16 variants) and, for the external-data layouts,
+     * its weights file: diffusers' script puts only the UNet's in weights.pb, Optimum writes model.onnx_data for
+     * every part over 2 GB (UNet and text encoders of SDXL-sized models; {@code large} says which these are).
+     */
+    private static void part(Path dir, ai.onnx.proto.OnnxMl.ModelProto model, ToyWorldOptions o, boolean large)
+            throws IOException {
+        if (o.precision() == ToyWorldOptions.Precision.FLOAT16) model = ModelFiles.float16Boundary(model);
+        String data = switch (o.weights()) {
+            case EMBEDDED -> null;
+            case WEIGHTS_PB -> dir.getFileName().toString().equals("unet") ? "weights.pb" : null;
+            case ONNX_DATA -> large ? "model.onnx_data" : null;
+        };
+        ModelFiles.write(dir, model, data);
     }
 
     private static void json(Path file, Object value) throws IOException {
@@ -285,7 +322,7 @@ public final class ToyWorld {
         m.put("model_type", "clip_text_model");
         m.put("pad_token_id", vocab.eosId());
         m.put("projection_dim", o.hiddenWidth());
-        m.put("torch_dtype", "float32");
+        m.put("torch_dtype", o.precision() == ToyWorldOptions.Precision.FLOAT16 ? "float16" : "float32");
         m.put("vocab_size", vocab.size());
         Map<String, Object> layout = new LinkedHashMap<>();
         layout.put("version", VERSION);
@@ -309,7 +346,7 @@ public final class ToyWorld {
         m.put("attention_head_dim", 8);
         m.put("block_out_channels", List.of(320, 640, 1280, 1280));
         m.put("center_input_sample", false);
-        m.put("cross_attention_dim", o.hiddenWidth());
+        m.put("cross_attention_dim", o.crossAttentionDim());
         m.put("down_block_types", List.of("CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "DownBlock2D"));
         m.put("flip_sin_to_cos", true);
         m.put("freq_shift", 0);
@@ -318,7 +355,7 @@ public final class ToyWorld {
         m.put("norm_eps", 1e-05);
         m.put("norm_num_groups", 32);
         m.put("out_channels", 4);
-        m.put("sample_size", 64);
+        m.put("sample_size", o.sampleSize());
         m.put("up_block_types", List.of("UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D"));
         return m;
     }

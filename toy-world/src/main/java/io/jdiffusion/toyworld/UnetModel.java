@@ -30,7 +30,7 @@ public final class UnetModel {
     }
 
     static ModelProto build(ToyWorldOptions o) {
-        int w = o.hiddenWidth();
+        int w = o.crossAttentionDim();
         List<World.Scene> scenes = World.scenes();
         int k = scenes.size();
         int nShapes = World.SHAPES.size();
@@ -147,8 +147,9 @@ public final class UnetModel {
         String loglik = g.div(g.sub(g.mul(sqrtAbar, ip), g.mul(g.mul(g.scalar(0.5f), abar), norm)), oneMinus); // [B,K]
 
         // ---- prior from the text states' feature dims, summed over tokens
-        String feats = g.reduceSum(g.slice(ehs, 0, TextFeatures.FEATURE_DIMS, 2), false, 1); // [B,32]
-        String prior = g.matmul(feats, g.init("scene.prior", sel, TextFeatures.FEATURE_DIMS, k)); // [B,K]
+        String selMatrix = g.init("scene.prior", sel, TextFeatures.FEATURE_DIMS, k);
+        String prior = o.architecture() == ToyWorldOptions.Architecture.SDXL ? XlUnet.prior(g, o, ehs, selMatrix)
+                : g.matmul(g.reduceSum(g.slice(ehs, 0, TextFeatures.FEATURE_DIMS, 2), false, 1), selMatrix); // [B,K]
         UnetVariants.Parts parts = new UnetVariants.Parts(g, o, scenes, lat, x, extra, shape, mk, sqrtAbar, oneMinus);
         String logits = UnetVariants.logits(parts, g.add(loglik, prior));
         String weights = g.op1("Softmax", logits, "axis", -1);                             // [B,K]
@@ -158,6 +159,7 @@ public final class UnetModel {
         String coef = g.reshape(g.matmul(weights, g.init("scene.gT", gT, k, 4L * nShapes)), 0, 4, nShapes); // [B,4,7]
         String ex0 = UnetVariants.expectedX0(parts, weights,
                 g.reshapeTo(g.add(g.matmul(coef, mk), base), shape));                      // [B,4,h,w]
+        if (o.architecture() == ToyWorldOptions.Architecture.SDXL) ex0 = XlUnet.checkTimeIds(g, shape, ex0);
 
         String sa4 = g.reshape(sqrtAbar, -1, 1, 1, 1);
         String s1a4 = g.reshape(sqrtOneMinus, -1, 1, 1, 1);

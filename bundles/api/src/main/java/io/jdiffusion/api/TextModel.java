@@ -22,4 +22,40 @@ public interface TextModel {
      * @return {@code last_hidden_state}, shape {@code [sequences, maxLength, hiddenWidth]}, flat
      */
     float[] encode(long[] ids, int sequences);
+
+    /**
+     * A text encoder's outputs for a batch of rows.
+     *
+     * @param hidden the hidden states {@link #encode} returns, {@code [sequences, maxLength, hiddenWidth]}
+     * @param pooled {@code [sequences, pooledWidth]} (SDXL's {@code text_embeds}), or null when the encoder has none
+     */
+    record Output(float[] hidden, float[] pooled) {
+    }
+
+    /**
+     * SDXL: the second text encoder ({@code text_encoder_2} with {@code tokenizer_2}), whose hidden states go
+     * beside this one's along the width and whose pooled output is the UNet's {@code text_embeds}. Null (the
+     * default) for models with one text encoder.
+     */
+    default TextModel secondEncoder() {
+        return null;
+    }
+
+    /** Width of the pooled output {@link #encodeWithPooled} gives; 0 (the default) when there is none. */
+    default int pooledWidth() {
+        return 0;
+    }
+
+    /** Runs the encoder once for both its hidden states and its pooled output (null without one). */
+    default Output encodeWithPooled(long[] ids, int sequences) {
+        return new Output(encode(ids, sequences), null);
+    }
+
+    /**
+     * Whether an empty negative prompt conditions as zeros rather than as the encoding of "" (SDXL's
+     * {@code force_zeros_for_empty_prompt} in model_index.json).
+     */
+    default boolean zerosForEmptyPrompt() {
+        return false;
+    }
 }

@@ -20,17 +20,43 @@ public record ModelFamily(String family, String variant, String prediction, int 
     /** From the folder's config.json files alone (nothing is loaded). */
     public static ModelFamily detect(ModelFolder folder) {
         Map<String, Object> unet = folder.readJsonIfPresent("unet/config.json");
+        // the UNet graph's declared inputs (read without a session) fill in what the configs lack
+        OnnxGraphInputs graph = folder.unetGraph();
         boolean xl = "text_time".equals(unet.get("addition_embed_type"))
-                || java.nio.file.Files.isDirectory(folder.dir().resolve("text_encoder_2"));
+                || java.nio.file.Files.isDirectory(folder.dir().resolve("text_encoder_2"))
+                || graph != null && graph.inputs().containsKey("text_embeds") && graph.inputs().containsKey("time_ids");
         Integer width = integer(unet.get("cross_attention_dim"));
+        if (width == null && graph != null && graph.inputs().containsKey("encoder_hidden_states")) {
+            long w = graph.inputs().get("encoder_hidden_states").dim(2);
+            width = w > 0 ? (int) w : null;
+        }
         if (width == null) { // an Optimum export may lack the UNet config; the text encoder's says the same width
             width = integer(folder.readJsonIfPresent("text_encoder/config.json").get("hidden_size"));
+        }
+        Integer inChannels = integer(unet.get("in_channels"));
+        if (inChannels == null && graph != null && graph.inputs().containsKey("sample")) {
+            long c = graph.inputs().get("sample").dim(1);
+            inChannels = c > 0 ? (int) c : null;
         }
         String prediction = String.valueOf(folder.readJsonIfPresent("scheduler/scheduler_config.json")
                 .getOrDefault("prediction_type", "epsilon"));
         int side = folder.unetSampleSize() * folder.vaeFactor();
-        return new ModelFamily(family(width, xl), variant(integer(unet.get("in_channels"))), prediction, side, side,
-                configDtype(folder));
+        String dtype = graphDtype(graph);
+        return new ModelFamily(family(width, xl), variant(inChannels), prediction, side, side,
+                dtype != null ? dtype : configDtype(folder));
+    }
+
+    /** float16 / float32 from the UNet's declared {@code sample} type: what the session will take, unlike torch_dtype. */
+    private static String graphDtype(OnnxGraphInputs graph) {
+        OnnxGraphInputs.Value sample = graph == null ? null : graph.inputs().get("sample");
+        if (sample == null) {
+            return null;
+        }
+        return switch (sample.elemType()) {
+            case OnnxGraphInputs.FLOAT16 -> "float16";
+            case OnnxGraphInputs.FLOAT -> "float32";
+            default -> null;
+        };
     }
 
     /** As {@link #detect(ModelFolder)}, with the loaded graphs' declared inputs filling what configs lack. */

@@ -16,10 +16,15 @@ import java.util.Map;
 public final class ModelFolder {
     /** diffusers' OnnxStableDiffusionPipeline hard-codes this when the VAE folder has no config.json. */
     static final double SD_VAE_SCALING_FACTOR = 0.18215;
+    /** SDXL's VAE (sdxl-vae, also the fp16-fix one) scaling_factor. */
+    static final double SDXL_VAE_SCALING_FACTOR = 0.13025;
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final List<String> REQUIRED = List.of("text_encoder/model.onnx", "unet/model.onnx",
             "vae_decoder/model.onnx", "scheduler/scheduler_config.json", "tokenizer/vocab.json", "tokenizer/merges.txt");
+
+    private static final List<String> XL_REQUIRED = List.of("text_encoder_2/model.onnx", "tokenizer_2/vocab.json",
+            "tokenizer_2/merges.txt");
 
     private final Path dir;
     private final String id;
@@ -40,11 +45,20 @@ public final class ModelFolder {
                 missing.append(missing.length() == 0 ? "" : ", ").append(f);
             }
         }
+        ModelFolder folder = new ModelFolder(dir);
+        OnnxGraphInputs unet = missing.length() > 0 ? null : folder.unetGraph();
+        if (unet != null && unet.inputs().containsKey("text_embeds") && unet.inputs().containsKey("time_ids")) {
+            for (String f : XL_REQUIRED) { // an SDXL UNet needs the second text encoder and its tokenizer
+                if (!Files.isRegularFile(dir.resolve(f))) {
+                    missing.append(missing.length() == 0 ? "" : ", ").append(f);
+                }
+            }
+        }
         if (missing.length() > 0) {
             throw new IllegalArgumentException("model folder " + dir + " is not a diffusers ONNX export: missing "
                     + missing);
         }
-        return new ModelFolder(dir);
+        return folder;
     }
 
     /**
@@ -84,13 +98,21 @@ public final class ModelFolder {
         return new SchedulerConfig(readJson("scheduler/scheduler_config.json"));
     }
 
-    /** {@code vae_decoder/config.json}'s {@code scaling_factor}, else SD's 0.18215 as diffusers' ONNX pipeline assumes. */
+    /**
+     * {@code vae_decoder/config.json}'s {@code scaling_factor}; without a VAE config SDXL's 0.13025 for a UNet that
+     * takes SDXL's text_embeds + time_ids (every SDXL VAE uses it), else SD's 0.18215 as diffusers' ONNX pipeline
+     * assumes.
+     */
     public double vaeScalingFactor() {
         for (String part : List.of("vae_decoder", "vae_encoder", "vae")) {
             Map<String, Object> cfg = readJsonIfPresent(part + "/config.json");
             if (cfg.get("scaling_factor") instanceof Number n) {
                 return n.doubleValue();
             }
+        }
+        OnnxGraphInputs graph = unetGraph();
+        if (graph != null && graph.inputs().containsKey("text_embeds") && graph.inputs().containsKey("time_ids")) {
+            return SDXL_VAE_SCALING_FACTOR;
         }
         return SD_VAE_SCALING_FACTOR;
     }
@@ -106,10 +128,42 @@ public final class ModelFolder {
         return 8;
     }
 
-    /** The UNet's {@code sample_size} (latent cells), else 64. */
+    /**
+     * The UNet's {@code sample_size} (latent cells). Without a UNet config: the graph's fixed sample height, else
+     * 128 for an SDXL UNet (inputs text_embeds + time_ids), 96 for a 1024-wide v-prediction one (SD 2.x 768-v),
+     * else 64, the sizes those families are trained at.
+     */
     public int unetSampleSize() {
         Map<String, Object> cfg = readJsonIfPresent("unet/config.json");
-        return cfg.get("sample_size") instanceof Number n ? n.intValue() : 64;
+        if (cfg.get("sample_size") instanceof Number n) {
+            return n.intValue();
+        }
+        OnnxGraphInputs graph = unetGraph();
+        if (graph == null || !graph.inputs().containsKey("sample")) {
+            return 64;
+        }
+        long h = graph.inputs().get("sample").dim(2);
+        if (h > 0) {
+            return (int) h;
+        }
+        if (graph.inputs().containsKey("text_embeds") && graph.inputs().containsKey("time_ids")) {
+            return 128;
+        }
+        OnnxGraphInputs.Value ehs = graph.inputs().get("encoder_hidden_states");
+        Object prediction = readJsonIfPresent("scheduler/scheduler_config.json").get("prediction_type");
+        return ehs != null && ehs.dim(2) == 1024 && "v_prediction".equals(prediction) ? 96 : 64;
+    }
+
+    /** The UNet graph's declared inputs and outputs (read without loading it), or null when unreadable. */
+    public OnnxGraphInputs unetGraph() {
+        if (!hasPart("unet")) {
+            return null;
+        }
+        try {
+            return OnnxGraphInputs.read(part("unet"));
+        } catch (java.io.IOException e) {
+            return null;
+        }
     }
 
     public Map<String, Object> readJsonIfPresent(String relative) {

@@ -38,6 +38,9 @@ public final class OnnxModel implements AutoCloseable {
     private final int unetInChannels;
     private final boolean unetBatchesGuidance;
     private final boolean textBatches;
+    /** SDXL: the UNet takes text_embeds + time_ids; both text encoders are opened. Null otherwise. */
+    private final OrtSession textEncoder2;
+    private final TextModel xlText;
 
     public OnnxModel(ModelFolder folder, OnnxRuntime runtime) throws OrtException {
         this.folder = folder;
@@ -48,23 +51,37 @@ public final class OnnxModel implements AutoCloseable {
         OrtSession te = null;
         OrtSession un = null;
         OrtSession vd = null;
+        OrtSession te2 = null;
+        TextModel xl = null;
         try {
             te = runtime.open(folder.part("text_encoder"));
             un = runtime.open(folder.part("unet"));
             vd = runtime.open(folder.part("vae_decoder"));
+            if (XlConditioningInputs.isXl(un)) {
+                if (!folder.hasPart("text_encoder_2")) {
+                    throw new IllegalArgumentException("model folder " + folder.dir() + ": the UNet takes SDXL's"
+                            + " text_embeds and time_ids, but text_encoder_2/model.onnx is missing");
+                }
+                te2 = runtime.open(folder.part("text_encoder_2"));
+                xl = XlConditioningInputs.textModel(env, folder, te, te2);
+            }
         } catch (OrtException | RuntimeException e) {
-            closeQuietly(te, un, vd);
+            closeQuietly(te, un, vd, te2);
             throw e;
         }
         this.textEncoder = te;
         this.unet = un;
         this.vaeDecoder = vd;
+        this.textEncoder2 = te2;
+        this.xlText = xl;
 
         long[] idsShape = Inputs.info(textEncoder, "input_ids").getShape();
         this.maxLength = idsShape.length == 2 && idsShape[1] > 0 ? (int) idsShape[1] : 77;
         this.textBatches = idsShape.length == 2 && idsShape[0] < 0;
         long[] hs = Inputs.info(unet, "encoder_hidden_states").getShape();
-        this.hiddenWidth = hs.length == 3 && hs[2] > 0 ? (int) hs[2] : textWidthFromConfig();
+        this.hiddenWidth = hs.length == 3 && hs[2] > 0 ? (int) hs[2]
+                : xlText != null ? xlText.hiddenWidth() + xlText.secondEncoder().hiddenWidth() // SDXL: side by side
+                : textWidthFromConfig();
         long[] sample = Inputs.info(unet, "sample").getShape();
         this.latentChannels = latentChannels(unet, vaeDecoder);
         this.unetInChannels = sample.length == 4 && sample[1] > 0 ? (int) sample[1]
@@ -148,6 +165,9 @@ public final class OnnxModel implements AutoCloseable {
     }
 
     public TextModel textModel() {
+        if (xlText != null) {
+            return xlText; // SDXL: both encoders, penultimate hidden states, pooled text_embeds
+        }
         return new TextModel() {
             @Override
             public Path tokenizerDir() {
@@ -206,6 +226,24 @@ public final class OnnxModel implements AutoCloseable {
      * @param hidden   {@code [batch, tokens, width]}
      */
     public float[] unet(float[] sample, int batch, int h, int w, double timestep, float[] hidden, int tokens) {
+        return unet(sample, batch, h, w, timestep, hidden, tokens, null, null);
+    }
+
+    /** Whether the UNet takes SDXL's added conditioning ({@code text_embeds}, {@code time_ids}). */
+    public boolean takesTextTimeInputs() {
+        return xlText != null;
+    }
+
+    /**
+     * One UNet call of an SDXL UNet, which also takes {@code textEmbeds} {@code [batch, pooled width]} and
+     * {@code timeIds} {@code [batch, 6]} (ignored, and allowed null, for other UNets).
+     */
+    public float[] unet(float[] sample, int batch, int h, int w, double timestep, float[] hidden, int tokens,
+                        float[] textEmbeds, float[] timeIds) {
+        if (xlText != null && (textEmbeds == null || timeIds == null)) {
+            throw new IllegalStateException("the UNet of " + id() + " is SDXL's and needs text_embeds and time_ids;"
+                    + " the text conditioner gave no pooled text vector");
+        }
         Map<String, OnnxTensor> in = new LinkedHashMap<>();
         try {
             in.put("sample", Inputs.floats(env, Inputs.type(unet, "sample"), sample,
@@ -213,6 +251,12 @@ public final class OnnxModel implements AutoCloseable {
             in.put("timestep", timestepTensor(batch, timestep));
             in.put("encoder_hidden_states", Inputs.floats(env, Inputs.type(unet, "encoder_hidden_states"), hidden,
                     new long[] {batch, tokens, hiddenWidth}));
+            if (xlText != null) {
+                in.put("text_embeds", Inputs.floats(env, Inputs.type(unet, "text_embeds"), textEmbeds,
+                        new long[] {batch, textEmbeds.length / batch}));
+                in.put("time_ids", Inputs.floats(env, Inputs.type(unet, "time_ids"), timeIds,
+                        new long[] {batch, timeIds.length / batch}));
+            }
             try (OrtSession.Result r = unet.run(in)) {
                 return Inputs.readFloats(Inputs.output(r, "out_sample"));
             }
@@ -356,7 +400,7 @@ public final class OnnxModel implements AutoCloseable {
             depthSession = null;
             depthEstimator = null;
         }
-        closeQuietly(textEncoder, unet, vaeDecoder, enc, depth);
+        closeQuietly(textEncoder, unet, vaeDecoder, enc, depth, textEncoder2);
     }
 
     private static void closeQuietly(OrtSession... sessions) {

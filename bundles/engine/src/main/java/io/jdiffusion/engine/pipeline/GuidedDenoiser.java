@@ -4,6 +4,7 @@ import io.jdiffusion.api.Conditioning;
 import io.jdiffusion.api.Denoiser;
 import io.jdiffusion.api.ScheduledConditioning;
 import io.jdiffusion.engine.model.OnnxModel;
+import io.jdiffusion.engine.model.XlConditioningInputs;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
@@ -25,6 +26,10 @@ final class GuidedDenoiser implements Denoiser {
     private final Map<Conditioning, float[]> batchedHiddens = new IdentityHashMap<>();
     private Conditioning cond;
     private float[] batchedHidden;
+    /** SDXL: time_ids for one row and for the guidance batch of 2, and the batch's text_embeds; else null. */
+    private final float[] timeIds;
+    private final float[] batchedTimeIds;
+    private float[] batchedPooled;
     private int calls;
 
     GuidedDenoiser(OnnxModel model, Conditioning cond, double scale, int[] shape) {
@@ -52,6 +57,9 @@ final class GuidedDenoiser implements Denoiser {
         this.shape = shape.clone();
         int n = (shape[1] + extraChannels) * plane;
         batchedSample = guided() && model.unetBatchesGuidance() ? new float[2 * n] : null;
+        int f = model.vaeFactor();
+        timeIds = model.takesTextTimeInputs() ? XlConditioningInputs.timeIds(shape[2] * f, shape[3] * f) : null;
+        batchedTimeIds = timeIds == null ? null : concat(timeIds, timeIds);
         use(0);
     }
 
@@ -78,7 +86,16 @@ final class GuidedDenoiser implements Denoiser {
                 System.arraycopy(k.positive(), 0, both, k.positive().length, k.positive().length);
                 return both;
             });
+            // the pooled rows go in the same order as the hidden states: negative, then positive
+            batchedPooled = c.pooled() == null ? null : concat(c.negativePooled(), c.pooled());
         }
+    }
+
+    private static float[] concat(float[] a, float[] b) {
+        float[] both = new float[a.length + b.length];
+        System.arraycopy(a, 0, both, 0, a.length);
+        System.arraycopy(b, 0, both, a.length, b.length);
+        return both;
     }
 
     private boolean guided() {
@@ -106,7 +123,7 @@ final class GuidedDenoiser implements Denoiser {
         calls++;
         float[] input = withExtra(modelInput);
         if (!guided()) {
-            return model.unet(input, 1, h, w, timestep, cond.positive(), tokens);
+            return model.unet(input, 1, h, w, timestep, cond.positive(), tokens, cond.pooled(), timeIds);
         }
         int n = modelInput.length;
         float[] uncond;
@@ -116,12 +133,12 @@ final class GuidedDenoiser implements Denoiser {
             int rows = input.length;
             System.arraycopy(input, 0, batchedSample, 0, rows);
             System.arraycopy(input, 0, batchedSample, rows, rows);
-            uncond = model.unet(batchedSample, 2, h, w, timestep, batchedHidden, tokens);
+            uncond = model.unet(batchedSample, 2, h, w, timestep, batchedHidden, tokens, batchedPooled, batchedTimeIds);
             text = uncond; // one output: unconditional rows first, then conditional
             textOffset = n;
         } else {
-            uncond = model.unet(input, 1, h, w, timestep, cond.negative(), tokens);
-            text = model.unet(input, 1, h, w, timestep, cond.positive(), tokens);
+            uncond = model.unet(input, 1, h, w, timestep, cond.negative(), tokens, cond.negativePooled(), timeIds);
+            text = model.unet(input, 1, h, w, timestep, cond.positive(), tokens, cond.pooled(), timeIds);
             textOffset = 0;
         }
         // a fresh array: multistep samplers keep past model outputs

@@ -93,6 +93,9 @@ public class ClipConditioner implements TextConditioner {
         if (steps < 1) {
             throw new IllegalArgumentException("steps must be at least 1: " + steps);
         }
+        if (model.secondEncoder() != null) { // SDXL: both encoders side by side, pooled text_embeds
+            return XlConditioning.schedule(this, model, prompt, negativePrompt, steps);
+        }
         ClipTokenizer tokenizer = tokenizers.get(model.tokenizerDir());
         PromptParser parser = parser();
         List<ScheduledPrompt> positive = parser.schedule(prompt == null ? "" : prompt, steps);
@@ -145,6 +148,11 @@ public class ClipConditioner implements TextConditioner {
             max = Math.max(max, ChunkEncoder.chunk(model, tokenizer, parser, text).tokenCount());
         }
         return max;
+    }
+
+    /** The loaded tokenizers (shared with {@link XlConditioning}). */
+    ClipTokenizerCache tokenizers() {
+        return tokenizers;
     }
 
     @Deactivate
