@@ -30,7 +30,7 @@ import java.util.stream.Stream;
  */
 public final class ToyWorld {
     /** Changes whenever the written folder changes; use it (with {@link ToyWorldOptions#key()}) as a cache key. */
-    public static final String VERSION = "toy-world-2";
+    public static final String VERSION = "toy-world-3";
     /** Marker file at the folder root naming the version and options that wrote it. */
     public static final String MARKER = "toy_world.json";
     static final String DIFFUSERS_VERSION = "0.30.0";

@@ -238,7 +238,8 @@ public class Engine implements GenerationService, SamplerTracer {
         });
         return new Job(new Job.GenerationModeRef(mode, modeInputs), r.prompt() == null ? "" : r.prompt(),
                 r.negativePrompt() == null ? "" : r.negativePrompt(), sampler, schedule, steps, cfg, seed, width,
-                height, batch, null, conditioner, samplerParams, modelId, NoiseSources.parse(r.params().get("noise_source")));
+                height, batch, null, conditioner, samplerParams, modelId, NoiseSources.parse(r.params().get("noise_source")),
+                RequestValidator.clipSkip(r.params().get("clip_skip")));
     }
 
     /** The model's native resolution (UNet sample_size x VAE factor), read from its configs without loading it. */

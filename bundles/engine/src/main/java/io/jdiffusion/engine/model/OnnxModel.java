@@ -35,6 +35,8 @@ public final class OnnxModel implements AutoCloseable {
     private final int unetInChannels;
     private final boolean unetBatchesGuidance;
     private final boolean textBatches;
+    /** The text encoder with embedding rows / a clip-skip output, rebuilt on demand. */
+    private final TextEncoderVariants textVariants;
 
     public OnnxModel(ModelFolder folder, OnnxRuntime runtime) throws OrtException {
         this.folder = folder;
@@ -60,6 +62,7 @@ public final class OnnxModel implements AutoCloseable {
         long[] idsShape = Inputs.info(textEncoder, "input_ids").getShape();
         this.maxLength = idsShape.length == 2 && idsShape[1] > 0 ? (int) idsShape[1] : 77;
         this.textBatches = idsShape.length == 2 && idsShape[0] < 0;
+        this.textVariants = new TextEncoderVariants(folder.part("text_encoder"), runtime);
         long[] hs = Inputs.info(unet, "encoder_hidden_states").getShape();
         this.hiddenWidth = hs.length == 3 && hs[2] > 0 ? (int) hs[2] : textWidthFromConfig();
         long[] sample = Inputs.info(unet, "sample").getShape();
@@ -168,7 +171,63 @@ public final class OnnxModel implements AutoCloseable {
         };
     }
 
+    /**
+     * The text side for a request with {@code clipSkip} (1: the last layer): it also takes extra token
+     * rows (textual inversion), for which the text encoder is rebuilt ({@link TextEncoderVariants}).
+     */
+    public TextModel textModel(int clipSkip) {
+        if (clipSkip < 1) {
+            throw new io.jdiffusion.api.service.InvalidRequestException("clip_skip",
+                    "must be a whole number from 1 (the last layer) up, got " + clipSkip);
+        }
+        TextModel base = textModel();
+        return new TextModel() {
+            @Override
+            public Path tokenizerDir() {
+                return base.tokenizerDir();
+            }
+
+            @Override
+            public int maxLength() {
+                return base.maxLength();
+            }
+
+            @Override
+            public int hiddenWidth() {
+                return base.hiddenWidth();
+            }
+
+            @Override
+            public int clipSkip() {
+                return clipSkip;
+            }
+
+            @Override
+            public int vocabularySize() {
+                return textVariants.vocabularySize();
+            }
+
+            @Override
+            public float[] encode(long[] ids, int sequences) {
+                return encode(ids, sequences, new float[0][]);
+            }
+
+            @Override
+            public float[] encode(long[] ids, int sequences, float[][] extraRows) {
+                if (clipSkip == 1 && (extraRows == null || extraRows.length == 0)) {
+                    return base.encode(ids, sequences);
+                }
+                return textVariants.with(clipSkip, extraRows == null ? new float[0][] : extraRows,
+                        v -> encodeText(v.session(), v.output(), ids, sequences));
+            }
+        };
+    }
+
     private float[] encodeText(long[] ids, int sequences) {
+        return encodeText(textEncoder, "last_hidden_state", ids, sequences);
+    }
+
+    private float[] encodeText(OrtSession textEncoder, String output, long[] ids, int sequences) {
         if (ids.length != (long) sequences * maxLength) {
             throw new IllegalArgumentException("expected " + sequences + " x " + maxLength + " ids, got " + ids.length);
         }
@@ -176,7 +235,7 @@ public final class OnnxModel implements AutoCloseable {
             float[] out = new float[sequences * maxLength * hiddenWidth];
             for (int s = 0; s < sequences; s++) {
                 long[] one = java.util.Arrays.copyOfRange(ids, s * maxLength, (s + 1) * maxLength);
-                float[] h = encodeText(one, 1);
+                float[] h = encodeText(textEncoder, output, one, 1);
                 System.arraycopy(h, 0, out, s * h.length, h.length);
             }
             return out;
@@ -184,7 +243,7 @@ public final class OnnxModel implements AutoCloseable {
         OnnxJavaType idsType = Inputs.type(textEncoder, "input_ids");
         try (OnnxTensor input = Inputs.ids(env, idsType, ids, new long[] {sequences, maxLength});
              OrtSession.Result r = textEncoder.run(Map.of("input_ids", input))) {
-            float[] h = Inputs.readFloats(Inputs.output(r, "last_hidden_state"));
+            float[] h = Inputs.readFloats(Inputs.output(r, output));
             if (h.length != sequences * maxLength * hiddenWidth) {
                 throw new IllegalStateException("text encoder returned " + h.length + " values, expected "
                         + sequences + "x" + maxLength + "x" + hiddenWidth);
@@ -331,6 +390,7 @@ public final class OnnxModel implements AutoCloseable {
             vaeEncoder = null;
         }
         closeQuietly(textEncoder, unet, vaeDecoder, enc);
+        textVariants.close();
     }
 
     private static void closeQuietly(OrtSession... sessions) {

@@ -30,7 +30,7 @@ public final class Pipeline {
         int f = model.vaeFactor();
         int[] shape = {1, model.latentChannels(), job.height() / f, job.width() / f};
         // one entry per stretch of model calls with the same text (prompt editing, alternation)
-        List<ScheduledConditioning> cond = job.conditioner().service().schedule(model.textModel(), job.prompt(),
+        List<ScheduledConditioning> cond = job.conditioner().service().schedule(model.textModel(job.clipSkip()), job.prompt(),
                 job.negativePrompt(), job.steps());
         Sampler sampler = job.sampler().service();
         SamplerSettings settings = new SamplerSettings(job.schedule() == null ? null : job.schedule().service(),
