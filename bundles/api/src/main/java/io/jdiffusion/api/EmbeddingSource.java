@@ -24,6 +24,11 @@ public interface EmbeddingSource {
             variants = List.copyOf(variants);
         }
 
+        /** An embedding for one width. */
+        public Embedding(String name, float[][] vectors, String file) {
+            this(name, List.<float[][]>of(vectors), file);
+        }
+
         /** The variant of {@code width}, or null when it was trained for other widths only. */
         public float[][] forWidth(int width) {
             for (float[][] v : variants) {
@@ -52,7 +57,7 @@ public interface EmbeddingSource {
      */
     default List<Embedding> loaded() {
         List<Embedding> out = new ArrayList<>();
-        embeddings().forEach((word, vectors) -> out.add(new Embedding(word, List.<float[][]>of(vectors), null)));
+        embeddings().forEach((word, vectors) -> out.add(new Embedding(word, vectors, null)));
         return out;
     }
 
