@@ -26,6 +26,7 @@ public final class Main {
                 --mask FILE           inpaint (with --init-image): white = repaint, black = keep
                 --mask-blur PX        inpaint: softness of the mask's edge (default 4)
                 --param NAME=VALUE    a sampler parameter (repeatable)
+                --clip-skip N         use the text encoder's state N-1 layers before the last (A1111's Clip skip)
                 --timeout SECONDS     how long to wait for the engine to start (default 60)
               make-toy-model  write the built-in toy-world model folder
                 --out DIR
@@ -43,6 +44,7 @@ public final class Main {
               --plugins DIR         plugin bundles, loaded at start and watched (default ./plugins)
               --bundles DIR         the core bundles (default: bundles/ beside the runtime's lib/)
               --device auto|cpu|cuda   (default auto)
+              --embeddings DIR      textual-inversion embeddings, watched (default ./embeddings)
               --debug               log every bundle and plugin
             """;
 
