@@ -299,6 +299,20 @@ class TextualInversionToyWorldTest {
     }
 
     @Test
+    void sd2IgnoresClipSkipAsA1111Does() throws Exception {
+        Path wide = ToyWorld.ensure(tmp.resolve("sd2"), ToyWorldOptions.defaults().withHiddenWidth(1024));
+        try (OnnxModel sd2 = new OnnxModel(ModelFolder.open(wide), new OnnxRuntime(OnnxRuntime.Device.CPU))) {
+            TextModel two = sd2.textModel(2);
+            assertEquals(1, two.clipSkip(), "OpenCLIP's export already ends at its penultimate layer");
+            long[] ids = new long[77];
+            int[] padded = tokenizer.encodePadded("a red circle on a blue background");
+            for (int i = 0; i < 77; i++) ids[i] = padded[i];
+            assertArrayEquals(sd2.textModel(1).encode(ids, 1), two.encode(ids, 1), 0f);
+        }
+        assertEquals(2, model.textModel(2).clipSkip(), "SD 1.x applies it");
+    }
+
+    @Test
     void aTableInAnExternalDataFileKeepsWorking() throws Exception {
         Path copy = tmp.resolve("external-model");
         try (Stream<Path> files = Files.walk(modelDir)) {

@@ -37,6 +37,7 @@ public final class OnnxModel implements AutoCloseable {
     private final boolean textBatches;
     /** The text encoder with embedding rows / a clip-skip output, rebuilt on demand. */
     private final TextEncoderVariants textVariants;
+    private volatile String family;
 
     public OnnxModel(ModelFolder folder, OnnxRuntime runtime) throws OrtException {
         this.folder = folder;
@@ -175,11 +176,15 @@ public final class OnnxModel implements AutoCloseable {
      * The text side for a request with {@code clipSkip} (1: the last layer): it also takes extra token
      * rows (textual inversion), for which the text encoder is rebuilt ({@link TextEncoderVariants}).
      */
-    public TextModel textModel(int clipSkip) {
-        if (clipSkip < 1) {
+    public TextModel textModel(int requestedClipSkip) {
+        if (requestedClipSkip < 1) {
             throw new io.jdiffusion.api.service.InvalidRequestException("clip_skip",
-                    "must be a whole number from 1 (the last layer) up, got " + clipSkip);
+                    "must be a whole number from 1 (the last layer) up, got " + requestedClipSkip);
         }
+        // A1111 applies its "Clip skip" to SD 1.x's CLIP only: SD 2.x's OpenCLIP already uses its penultimate
+        // layer (the ONNX export stops there) and SDXL takes fixed layers, so there the setting changes nothing
+        String family = family();
+        int clipSkip = family.equals("sd2") || family.equals("sdxl") ? 1 : requestedClipSkip;
         TextModel base = textModel();
         return new TextModel() {
             @Override
@@ -225,6 +230,15 @@ public final class OnnxModel implements AutoCloseable {
 
     private float[] encodeText(long[] ids, int sequences) {
         return encodeText(textEncoder, "last_hidden_state", ids, sequences);
+    }
+
+    /** sd1, sd2, sdxl, custom or unknown, from the configs and the loaded graphs; read once. */
+    private String family() {
+        String f = family;
+        if (f == null) {
+            family = f = ModelFamily.detect(this).family();
+        }
+        return f;
     }
 
     private float[] encodeText(OrtSession textEncoder, String output, long[] ids, int sequences) {

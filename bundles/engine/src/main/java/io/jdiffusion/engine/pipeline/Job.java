@@ -37,6 +37,12 @@ public record Job(GenerationModeRef mode, String prompt, String negativePrompt, 
                 batchSize, m, conditioner, params, modelId, noiseSource, clipSkip);
     }
 
+    /** The job with the clip skip the model applies (1 where the model family ignores it, as A1111). */
+    public Job withClipSkip(int skip) {
+        return new Job(mode, prompt, negativePrompt, sampler, schedule, steps, cfgScale, seed, width, height,
+                batchSize, model, conditioner, params, modelId, noiseSource, skip);
+    }
+
     /** The mode plugin and the inputs it was given. */
     public record GenerationModeRef(Named<GenerationMode> plugin, Map<String, Object> inputs) {
     }
