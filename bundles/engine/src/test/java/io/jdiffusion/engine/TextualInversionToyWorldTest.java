@@ -199,11 +199,36 @@ class TextualInversionToyWorldTest {
         float[] plain = text.encode(padIds(ids), 1);
         // the state at the new id is the final norm of (row + foreground orange), not the plain EOS state
         assertTrue(Math.abs(h[2 * W + 7 + 1] - plain[2 * W + 7 + 1]) > 0.5, "orange colour feature");
+        // the pooled state is still the one at the first EOS: argmax(input_ids) does not see the new, larger id
+        assertTrue(pooledAtEos(ids, rows), "pooler_output at the EOS");
         // the same rows again: the cached session gives the same numbers
         assertArrayEquals(h, text.encode(ids, 1, rows), 0f);
         // tokens of the vocabulary are unchanged by the extra rows
         for (int d = 0; d < W; d++) {
             assertEquals(plain[W + d], h[W + d], 1e-6f);
+        }
+    }
+
+    /** Runs the rebuilt graph itself and checks pooler_output against the state at the first EOS. */
+    private static boolean pooledAtEos(long[] ids, float[][] rows) {
+        try {
+            ModelProto m = TextEncoderGraph.appendTokenRows(TextEncoderGraph.read(modelDir.resolve("text_encoder/model.onnx")),
+                    rows, modelDir.resolve("text_encoder"));
+            ai.onnxruntime.OrtEnvironment env = ai.onnxruntime.OrtEnvironment.getEnvironment();
+            int[] i32 = new int[ids.length];
+            for (int i = 0; i < ids.length; i++) i32[i] = (int) ids[i];
+            int eos = 0;
+            while (i32[eos] != tokenizer.eosId()) eos++;
+            try (ai.onnxruntime.OrtSession s = env.createSession(m.toByteArray(), new ai.onnxruntime.OrtSession.SessionOptions());
+                 ai.onnxruntime.OnnxTensor t = ai.onnxruntime.OnnxTensor.createTensor(env, java.nio.IntBuffer.wrap(i32),
+                         new long[] {1, ids.length});
+                 ai.onnxruntime.OrtSession.Result r = s.run(Map.of("input_ids", t))) {
+                float[][][] h = (float[][][]) r.get("last_hidden_state").orElseThrow().getValue();
+                float[][] pooled = (float[][]) r.get("pooler_output").orElseThrow().getValue();
+                return eos > 2 && java.util.Arrays.equals(h[0][eos], pooled[0]);
+            }
+        } catch (Exception e) {
+            throw new AssertionError(e);
         }
     }
 

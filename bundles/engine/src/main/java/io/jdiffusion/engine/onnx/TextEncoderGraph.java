@@ -144,7 +144,67 @@ public final class TextEncoderGraph {
                 gb.setInitializer(i, grown);
             }
         }
+        hideExtraIdsFromArgMax(gb, vocab);
         return model.toBuilder().setGraph(gb).build();
+    }
+
+    /**
+     * CLIP pools the state at {@code argmax(input_ids)}, the EOS token, which has the largest id of the
+     * vocabulary; the new ids are larger still. Each ArgMax that reads the ids (directly or through a Cast)
+     * reads them with the new ids set to 0 instead, as A1111 feeds 0 where an embedding goes.
+     */
+    private static void hideExtraIdsFromArgMax(GraphProto.Builder g, int vocab) {
+        Map<String, Integer> idTypes = new HashMap<>(); // tensors holding the ids, with their element type
+        for (ValueInfoProto in : g.getInputList()) {
+            if (in.getName().equals("input_ids")) {
+                idTypes.put(in.getName(), in.getType().getTensorType().getElemType());
+            }
+        }
+        for (NodeProto n : g.getNodeList()) {
+            if (n.getOpType().equals("Cast") && n.getInputCount() == 1 && idTypes.containsKey(n.getInput(0))) {
+                for (ai.onnx.proto.OnnxMl.AttributeProto a : n.getAttributeList()) {
+                    if (a.getName().equals("to")) {
+                        idTypes.put(n.getOutput(0), (int) a.getI());
+                    }
+                }
+            }
+        }
+        // one pass in node order, so each new pair of nodes lands right before the ArgMax that reads it
+        List<NodeProto> nodes = new ArrayList<>();
+        int count = 0;
+        for (NodeProto n : g.getNodeList()) {
+            if (!n.getOpType().equals("ArgMax") || n.getInputCount() != 1 || !idTypes.containsKey(n.getInput(0))) {
+                nodes.add(n);
+                continue;
+            }
+            String ids = n.getInput(0);
+            int type = idTypes.get(ids);
+            String p = "/text_model/extra_token_ids/" + count++ + "/";
+            g.addInitializer(scalar(p + "vocabulary_size", type, vocab));
+            g.addInitializer(scalar(p + "zero", type, 0));
+            nodes.add(NodeProto.newBuilder().setName(p + "Less").setOpType("Less").addInput(ids)
+                    .addInput(p + "vocabulary_size").addOutput(p + "Less_output_0").build());
+            nodes.add(NodeProto.newBuilder().setName(p + "Where").setOpType("Where").addInput(p + "Less_output_0")
+                    .addInput(ids).addInput(p + "zero").addOutput(p + "Where_output_0").build());
+            nodes.add(n.toBuilder().setInput(0, p + "Where_output_0").build());
+        }
+        g.clearNode().addAllNode(nodes);
+    }
+
+    private static TensorProto scalar(String name, int type, long value) {
+        ByteBuffer b;
+        if (type == TensorProto.DataType.INT64_VALUE) {
+            b = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(value);
+        } else if (type == TensorProto.DataType.INT32_VALUE) {
+            b = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt((int) value);
+        } else if (type == TensorProto.DataType.FLOAT_VALUE) {
+            b = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putFloat(value);
+        } else if (type == TensorProto.DataType.DOUBLE_VALUE) {
+            b = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putDouble(value);
+        } else {
+            throw new IllegalStateException("input_ids of element type " + type + " reach an ArgMax");
+        }
+        return TensorProto.newBuilder().setName(name).setDataType(type).setRawData(ByteString.copyFrom(b.array())).build();
     }
 
     /** The table's little-endian bytes, from raw_data, the typed field, or an external file. */
