@@ -8,12 +8,15 @@ final class Dtypes {
     private Dtypes() {
     }
 
-    /** Bytes per element of a safetensors dtype name, or -1 when it is not a float type we read. */
+    /** Bytes per element of a safetensors dtype name, or -1 when it is not a type we read. */
     static int size(String dtype) {
         return switch (dtype) {
             case "F32" -> 4;
             case "F16", "BF16" -> 2;
-            case "F64" -> 8;
+            case "F64", "I64" -> 8;
+            case "I32" -> 4;
+            case "I16" -> 2;
+            case "I8", "U8", "BOOL" -> 1;
             default -> -1;
         };
     }
@@ -27,6 +30,11 @@ final class Dtypes {
                 case "F16" -> halfToFloat(b.getShort());
                 case "BF16" -> Float.intBitsToFloat((b.getShort() & 0xffff) << 16);
                 case "F64" -> (float) b.getDouble();
+                case "I64" -> (float) b.getLong(); // integer tensors (old files keep their token ids as one)
+                case "I32" -> (float) b.getInt();
+                case "I16" -> (float) b.getShort();
+                case "I8" -> (float) b.get();
+                case "U8", "BOOL" -> (float) (b.get() & 0xff);
                 default -> throw new EmbeddingFormatException("unsupported dtype " + dtype);
             };
         }

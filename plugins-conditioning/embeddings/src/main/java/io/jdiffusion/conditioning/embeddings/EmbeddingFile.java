@@ -35,7 +35,15 @@ final class EmbeddingFile {
         return EXTENSIONS.stream().anyMatch(name::endsWith);
     }
 
+    /** Embeddings are kilobytes to a few megabytes; a bigger file is a model or a LoRA put in the wrong folder. */
+    static final long MAX_BYTES = 64L * 1024 * 1024;
+
     static Embedding read(Path file) throws IOException {
+        long size = Files.size(file);
+        if (size > MAX_BYTES) {
+            throw new EmbeddingFormatException("too large for an embedding (" + size / (1024 * 1024)
+                    + " MB, at most " + MAX_BYTES / (1024 * 1024) + " MB): a model checkpoint or LoRA?");
+        }
         String name = file.getFileName().toString().toLowerCase(Locale.ROOT);
         Map<?, ?> data;
         if (name.endsWith(".safetensors")) {

@@ -22,11 +22,18 @@ import java.util.Set;
  */
 final class SafeUnpickler extends Unpickler {
     /** Storage classes in torch's persistent ids, with the dtype of their elements. */
-    static final Map<String, String> STORAGE_DTYPES = Map.of(
-            "torch.FloatStorage", "F32",
-            "torch.HalfStorage", "F16",
-            "torch.BFloat16Storage", "BF16",
-            "torch.DoubleStorage", "F64");
+    static final Map<String, String> STORAGE_DTYPES = Map.ofEntries(
+            Map.entry("torch.FloatStorage", "F32"),
+            Map.entry("torch.HalfStorage", "F16"),
+            Map.entry("torch.BFloat16Storage", "BF16"),
+            Map.entry("torch.DoubleStorage", "F64"),
+            // integer storages: the original textual inversion keeps string_to_token as a long tensor
+            Map.entry("torch.LongStorage", "I64"),
+            Map.entry("torch.IntStorage", "I32"),
+            Map.entry("torch.ShortStorage", "I16"),
+            Map.entry("torch.CharStorage", "I8"),
+            Map.entry("torch.ByteStorage", "U8"),
+            Map.entry("torch.BoolStorage", "BOOL"));
 
     /** Tensor classes that {@code torch._tensor._rebuild_from_type_v2} may name. */
     private static final Set<String> TENSOR_TYPES = Set.of("torch.Tensor", "torch.nn.parameter.Parameter");

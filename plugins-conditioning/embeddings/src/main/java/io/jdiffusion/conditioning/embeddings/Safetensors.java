@@ -56,7 +56,7 @@ final class Safetensors {
         int size = Dtypes.size(dtype);
         if (size < 0) {
             throw new EmbeddingFormatException("tensor '" + name + "' has dtype '" + dtype
-                    + "'; embeddings are read from F32, F16, BF16 or F64");
+                    + "'; embeddings are read from F32, F16, BF16 or F64 (and integer tensors beside them)");
         }
         JsonNode shapeNode = info.path("shape");
         long[] shape = new long[shapeNode.size()];

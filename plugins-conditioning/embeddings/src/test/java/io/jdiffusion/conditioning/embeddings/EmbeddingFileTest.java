@@ -104,6 +104,37 @@ class EmbeddingFileTest {
         assertVectors(v, e.variants().get(0));
     }
 
+    /**
+     * The original textual-inversion code saves string_to_param as a torch.nn.ParameterDict: NEWOBJ of the
+     * class, then BUILD with its __dict__, whose _parameters is an OrderedDict of _rebuild_parameter(...).
+     */
+    @Test
+    void parameterDictFromTheOriginalTextualInversion() throws Exception {
+        float[][] v = rows(2, 16, 12);
+        T t = T.f32(v);
+        Pickles p = Pickles.protocol2().emptyDict().mark();
+        p.str("string_to_param");
+        p.global("torch.nn.modules.container", "ParameterDict").emptyTuple().raw(0x81); // NEWOBJ
+        p.emptyDict().mark()
+                .str("training").bool(true)
+                .str("_parameters").global("collections", "OrderedDict").emptyTuple().reduce()
+                .mark().str("*").global("torch._utils", "_rebuild_parameter").mark()
+                .tensor("FloatStorage", "0", t.values().length, 0, t.shape(), t.contiguousStride())
+                .bool(true).global("collections", "OrderedDict").emptyTuple().reduce().tuple().reduce()
+                .setItems()
+                .str("_buffers").global("collections", "OrderedDict").emptyTuple().reduce()
+                .setItems();
+        p.raw('b'); // BUILD
+        // its string_to_token holds the token id as a 0-d long tensor
+        p.str("string_to_token").emptyDict().str("*")
+                .tensor("LongStorage", "1", 1, 0, new long[0], new long[0]).setItem();
+        p.setItems();
+        Path f = dir.resolve("original.pt");
+        Fixtures.torchZip(f, p.stop(), Map.of("0", t.bytes(),
+                "1", java.nio.ByteBuffer.allocate(8).order(java.nio.ByteOrder.LITTLE_ENDIAN).putLong(265).array()));
+        assertVectors(v, EmbeddingFile.read(f).variants().get(0));
+    }
+
     @Test
     void diffusersLearnedEmbedsBinZipAndLegacy() throws Exception {
         float[][] v = rows(1, 16, 6);
