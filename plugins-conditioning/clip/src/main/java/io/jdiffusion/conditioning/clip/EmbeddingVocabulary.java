@@ -23,7 +23,7 @@ import java.util.TreeMap;
  * stay the same from one request to the next while the folder does not change.
  */
 final class EmbeddingVocabulary {
-    static final EmbeddingVocabulary NONE = new EmbeddingVocabulary(List.of(), Map.of(), -1, 0);
+    static final EmbeddingVocabulary NONE = new EmbeddingVocabulary(List.of(), Map.of(), null);
 
     /** A trigger: its token sequence, and the embedding it stands for. */
     private record Trigger(long[] tokens, String name) {
@@ -31,18 +31,20 @@ final class EmbeddingVocabulary {
 
     private final List<Trigger> triggers;           // longest first
     private final Map<String, Embedding> byName;
+    private final TextModel model;
     private final int width;
-    private final int firstId;
+    private int firstId = -1;
+    private boolean assigned;
     private final Map<String, Long> ids = new LinkedHashMap<>();
     private final List<float[]> rows = new ArrayList<>();
     private final Map<Long, Integer> lengths = new HashMap<>();
     private boolean used;
 
-    private EmbeddingVocabulary(List<Trigger> triggers, Map<String, Embedding> byName, int firstId, int width) {
+    private EmbeddingVocabulary(List<Trigger> triggers, Map<String, Embedding> byName, TextModel model) {
         this.triggers = triggers;
         this.byName = byName;
-        this.firstId = firstId;
-        this.width = width;
+        this.model = model;
+        this.width = model == null ? 0 : model.hiddenWidth();
     }
 
     static EmbeddingVocabulary of(List<EmbeddingSource> sources, ClipTokenizer tokenizer, TextModel model) {
@@ -69,25 +71,30 @@ final class EmbeddingVocabulary {
             }
         }
         triggers.sort(Comparator.comparingInt((Trigger t) -> -t.tokens().length));
-        EmbeddingVocabulary v = new EmbeddingVocabulary(triggers, byName, -1, model.hiddenWidth());
-        return v.assign(model);
+        return new EmbeddingVocabulary(triggers, byName, model);
     }
 
-    /** Gives every embedding of the model's width its ids, from the vocabulary size on. */
-    private EmbeddingVocabulary assign(TextModel model) {
-        EmbeddingVocabulary v = new EmbeddingVocabulary(triggers, byName, model.vocabularySize(), width);
-        long next = v.firstId;
+    /**
+     * Gives every embedding of the model's width its ids, from the vocabulary size on; done at the first
+     * trigger word, so a prompt without one never makes the model read its table size.
+     */
+    private void assign() {
+        if (assigned) {
+            return;
+        }
+        assigned = true;
+        firstId = model.vocabularySize();
+        long next = firstId;
         for (Embedding e : byName.values()) {
             float[][] vectors = e.forWidth(width);
-            if (vectors == null || v.firstId < 0) {
+            if (vectors == null || firstId < 0) {
                 continue;
             }
-            v.ids.put(e.name(), next);
-            v.lengths.put(next, vectors.length);
-            v.rows.addAll(Arrays.asList(vectors));
+            ids.put(e.name(), next);
+            lengths.put(next, vectors.length);
+            rows.addAll(Arrays.asList(vectors));
             next += vectors.length;
         }
-        return v;
     }
 
     /** A prompt piece's token ids with every trigger replaced by its embedding's ids. */
@@ -103,6 +110,7 @@ final class EmbeddingVocabulary {
                 out.add(tokens[i++]);
                 continue;
             }
+            assign();
             Long first = ids.get(hit.name());
             if (first == null) {
                 throw unusable(byName.get(hit.name()));
