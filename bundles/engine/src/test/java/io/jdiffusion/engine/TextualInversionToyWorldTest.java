@@ -22,6 +22,7 @@ import io.jdiffusion.api.service.InvalidRequestException;
 import io.jdiffusion.conditioning.a1111.A1111PromptParser;
 import io.jdiffusion.conditioning.clip.ClipConditioner;
 import io.jdiffusion.conditioning.embeddings.EmbeddingFolder;
+import io.jdiffusion.conditioning.embeddings.Fixtures;
 import io.jdiffusion.engine.model.ModelFolder;
 import io.jdiffusion.engine.model.OnnxModel;
 import io.jdiffusion.engine.onnx.OnnxRuntime;
@@ -181,6 +182,47 @@ class TextualInversionToyWorldTest {
 
         Files.delete(file); // removed: the words are only words again
         assertEquals(1.0, sameColours(without, image(prompt, 1)), 1e-9);
+    }
+
+    /** The same vector in every file format A1111 and diffusers save: each one draws the orange star. */
+    @Test
+    void everyFormatDrawsTheOrangeStar() throws Exception {
+        float[] v = orangeStar();
+        Fixtures.T t = Fixtures.T.f32(new float[][] {v});
+        Path st = embeddings.resolve("fmt-thing.safetensors");
+        Path pt = embeddings.resolve("fmt-thing.pt");
+        Path binZip = embeddings.resolve("fmt-thing.bin");
+        String prompt = "a fmt-thing on a purple background";
+        java.util.List<Runnable> writers = java.util.List.of(
+                () -> io(() -> Fixtures.safetensors(st, Map.of("<fmt-thing>", Fixtures.T.vector("F32", v)), null)),
+                () -> io(() -> Fixtures.a1111Pt(pt, "fmt-thing", t)),
+                () -> io(() -> Fixtures.torchZip(binZip, Fixtures.tensorDict(Map.of("<fmt-thing>", t)), Map.of("0", t.bytes()))),
+                () -> io(() -> Fixtures.torchLegacy(binZip, Map.of("<fmt-thing>", Fixtures.T.vector("F32", v)))));
+        BufferedImage reference = image("an orange star on a purple background", 1);
+        for (int i = 0; i < writers.size(); i++) {
+            for (Path p : java.util.List.of(st, pt, binZip)) {
+                Files.deleteIfExists(p);
+            }
+            writers.get(i).run();
+            BufferedImage img = image(prompt, 1);
+            EngineToyWorldTest.assertScene(img, "orange", "purple");
+            assertTrue(sameColours(img, reference) > 0.97, "format " + i);
+        }
+        for (Path p : java.util.List.of(st, pt, binZip)) {
+            Files.deleteIfExists(p);
+        }
+    }
+
+    private interface IoAction {
+        void run() throws IOException;
+    }
+
+    private static void io(IoAction a) {
+        try {
+            a.run();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     @Test

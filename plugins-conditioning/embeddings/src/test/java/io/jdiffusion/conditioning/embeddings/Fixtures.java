@@ -14,14 +14,17 @@ import java.util.zip.CRC32;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipOutputStream;
 
-/** Embedding files in their real layouts: safetensors, torch.save zip, torch legacy pickle. */
-final class Fixtures {
+/**
+ * Embedding files in their real layouts: safetensors, torch.save zip, torch legacy pickle. Public, in the
+ * test jar, for the engine's end-to-end tests.
+ */
+public final class Fixtures {
     private Fixtures() {
     }
 
     /** A tensor to write: its safetensors dtype, shape and values. */
-    record T(String dtype, long[] shape, float[] values) {
-        static T f32(float[][] rows) {
+    public record T(String dtype, long[] shape, float[] values) {
+        public static T f32(float[][] rows) {
             return of("F32", rows);
         }
 
@@ -34,11 +37,11 @@ final class Fixtures {
             return new T(dtype, new long[] {rows.length, w}, v);
         }
 
-        static T vector(String dtype, float[] v) {
+        public static T vector(String dtype, float[] v) {
             return new T(dtype, new long[] {v.length}, v.clone());
         }
 
-        byte[] bytes() {
+        public byte[] bytes() {
             int size = dtype.equals("F32") ? 4 : 2;
             ByteBuffer b = ByteBuffer.allocate(values.length * size).order(ByteOrder.LITTLE_ENDIAN);
             for (float f : values) {
@@ -89,7 +92,7 @@ final class Fixtures {
     }
 
     /** safetensors: u64 LE header length, JSON header (keys in order, data_offsets from the data start), data. */
-    static void safetensors(Path file, Map<String, T> tensors, Map<String, String> metadata) throws IOException {
+    public static void safetensors(Path file, Map<String, T> tensors, Map<String, String> metadata) throws IOException {
         StringBuilder json = new StringBuilder("{");
         ByteArrayOutputStream data = new ByteArrayOutputStream();
         if (metadata != null && !metadata.isEmpty()) {
@@ -128,7 +131,7 @@ final class Fixtures {
      * torch.save's zip: {@code archive/data.pkl}, {@code archive/byteorder}, {@code archive/data/KEY} per
      * storage, {@code archive/version}; entries stored, not compressed.
      */
-    static void torchZip(Path file, byte[] pickle, Map<String, byte[]> storages) throws IOException {
+    public static void torchZip(Path file, byte[] pickle, Map<String, byte[]> storages) throws IOException {
         Map<String, byte[]> entries = new LinkedHashMap<>();
         entries.put("archive/data.pkl", pickle);
         entries.put("archive/byteorder", "little".getBytes(StandardCharsets.US_ASCII));
@@ -150,7 +153,7 @@ final class Fixtures {
     }
 
     /** A dictionary {@code {key: tensor}} pickled the way torch.save pickles it, storage keys "0", "1", ... */
-    static byte[] tensorDict(Map<String, T> tensors) {
+    public static byte[] tensorDict(Map<String, T> tensors) {
         Pickles p = Pickles.protocol2().emptyDict().mark();
         int key = 0;
         for (Map.Entry<String, T> e : tensors.entrySet()) {
@@ -162,7 +165,7 @@ final class Fixtures {
     }
 
     /** A1111's .pt: {'string_to_token': {'*': 265}, 'string_to_param': {'*': tensor}, 'name': ..., 'step': ...}. */
-    static void a1111Pt(Path file, String name, T vectors) throws IOException {
+    public static void a1111Pt(Path file, String name, T vectors) throws IOException {
         Pickles p = Pickles.protocol2().emptyDict().mark();
         p.str("string_to_token").emptyDict().str("*").integer(265).setItem();
         p.str("string_to_param").emptyDict().str("*")
@@ -180,7 +183,7 @@ final class Fixtures {
      * torch's legacy (non-zip) file: pickles of the magic number, protocol 1001, sys info, the object and
      * the sorted storage keys, then per storage an int64 element count and the raw bytes.
      */
-    static void torchLegacy(Path file, Map<String, T> tensors) throws IOException {
+    public static void torchLegacy(Path file, Map<String, T> tensors) throws IOException {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         byte[] magic = {0x6c, (byte) 0xfc, (byte) 0x9c, 0x46, (byte) 0xf9, 0x20, 0x6a, (byte) 0xa8, 0x50, 0x19};
         out.writeBytes(Pickles.protocol2().long1(magic).stop());
