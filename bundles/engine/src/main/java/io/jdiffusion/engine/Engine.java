@@ -413,6 +413,6 @@ public class Engine implements GenerationService, SamplerTracer {
         if (c == null) {
             throw new IllegalStateException("no text conditioner plugin is installed");
         }
-        return c.service().countTokens(models.get(id).textModel(), prompt == null ? "" : prompt);
+        return c.service().countTokens(models.get(id).textModel(1), prompt == null ? "" : prompt);
     }
 }

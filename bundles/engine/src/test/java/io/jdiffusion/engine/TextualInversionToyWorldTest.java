@@ -168,7 +168,10 @@ class TextualInversionToyWorldTest {
         // before the file is there, "my-thing" is only words: no orange, no star asked for
         BufferedImage without = image(prompt, 1);
 
+        int wordsCount = engine.countTokens(null, "a my-thing");
         safetensors(file, "emb_params", new float[][] {orangeStar()});
+        assertEquals(2, engine.countTokens(null, "a my-thing"), "one vector counts as one token (words: " + wordsCount + ")");
+        assertTrue(wordsCount > 2);
         for (long seed : new long[] {1, 2}) {
             BufferedImage img = image(prompt, seed);
             EngineToyWorldTest.assertScene(img, "orange", "purple");
