@@ -57,6 +57,25 @@ class CliEndToEndTest {
     }
 
     @Test
+    void generateUsesTheEmbeddingsFolderAndClipSkip() throws Exception {
+        Path dir = Files.createTempDirectory(SdServer.targetDir(), "cli-");
+        Path embeddings = Files.createDirectories(dir.resolve("embeddings"));
+        Files.write(embeddings.resolve("my-thing.safetensors"),
+                EmbeddingsEndToEndTest.safetensors("<my-thing>", EmbeddingsEndToEndTest.orangeStar()));
+        Path out = dir.resolve("thing.png");
+        List<String> a = new ArrayList<>(List.of(generate(dir.resolve("plugins"), out, "--embeddings", embeddings.toString())));
+        a.set(a.indexOf("--prompt") + 1, "a my-thing on a purple background");
+        Result r = main(Map.of(), a.toArray(String[]::new));
+        assertEquals(0, r.code(), r.output());
+        assertEquals("orange", Png.centre(Png.image(Files.readAllBytes(out))));
+
+        Path skipped = dir.resolve("skip.png");
+        r = main(Map.of(), generate(dir.resolve("plugins"), skipped, "--clip-skip", "2"));
+        assertEquals(0, r.code(), r.output());
+        assertTrue(r.output().contains("Clip skip: 2"), r.output());
+    }
+
+    @Test
     void anInvalidRequestExitsWithTwoNamingTheField() throws Exception {
         Path dir = Files.createTempDirectory(SdServer.targetDir(), "cli-");
         Path out = dir.resolve("bad.png");

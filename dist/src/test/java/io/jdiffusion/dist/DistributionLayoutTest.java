@@ -43,7 +43,7 @@ class DistributionLayoutTest {
         for (String p : List.of("org.apache.felix.scr-", "org.osgi.service.component-", "org.osgi.util.promise-",
                 "org.osgi.util.function-", "org.apache.felix.fileinstall-", "sd-engine-", "sd-server-", "sd-web-ui-",
                 "sd-sampler-ddim-", "sd-sampler-euler-", "sd-mode-txt2img-", "sd-conditioning-clip-",
-                "sd-prompt-a1111-")) {
+                "sd-prompt-a1111-", "sd-embeddings-")) {
             assertTrue(has(bundles, p), p + " missing from bundles/: " + bundles);
         }
         assertFalse(has(bundles, "sd-api-"), "the api is exported by the host, a second copy would split the SPI");

@@ -25,7 +25,8 @@ import java.util.Set;
 final class GenerateCommand {
     static final Set<String> VALUED = ServeCommand.union(Launch.VALUED, Set.of(
             "prompt", "negative", "sampler", "schedule", "steps", "cfg", "seed", "width", "height", "batch",
-            "mode", "param", "out", "timeout", "init-image", "strength", "resize-mode", "mask", "mask-blur", "depth-map"));
+            "mode", "param", "out", "timeout", "init-image", "strength", "resize-mode", "mask", "mask-blur", "depth-map",
+            "clip-skip"));
 
     private GenerateCommand() {
     }
@@ -38,6 +39,8 @@ final class GenerateCommand {
         Integer timeout = a.integer("timeout");
         Map<String, Object> params = params(a.all("param"));
         String mode = imageInputs(a, params);
+        Integer clipSkip = a.integer("clip-skip");
+        if (clipSkip != null) params.put("clip_skip", clipSkip); // the engine checks the range
         GenerationRequest request = new GenerationRequest(mode, prompt, a.get("negative"),
                 a.get("sampler"), a.get("schedule"), a.integer("steps"), a.number("cfg"), a.get("seed"),
                 a.integer("width"), a.integer("height"), a.integer("batch"), null, params);

@@ -15,7 +15,7 @@ import java.util.Set;
 /** What {@code serve} and {@code generate} share: the options that say where things are, and the boot. */
 final class Launch {
     static final Set<String> VALUED = Set.of("model", "models-dir", "plugins", "bundles", "device", "cuda-option",
-            "resident");
+            "resident", "embeddings");
     static final Set<String> FLAGS = Set.of("debug");
     static final List<String> DEVICES = List.of("auto", "cpu", "cuda");
 
@@ -39,6 +39,12 @@ final class Launch {
             p.put("sd.models.dir", modelsDir.toString());
         }
         p.put("sd.model", model(a).toString());
+        // textual-inversion files: watched by the embeddings plugin, which reads the folder as it is on each use
+        Path embeddings = a.path("embeddings");
+        if (embeddings != null && Files.exists(embeddings) && !Files.isDirectory(embeddings)) {
+            throw new UsageException("--embeddings: not a folder: " + embeddings);
+        }
+        p.put("sd.embeddings", (embeddings != null ? embeddings : Path.of("embeddings")).toAbsolutePath().toString());
         return p;
     }
 

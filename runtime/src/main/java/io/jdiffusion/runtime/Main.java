@@ -28,6 +28,7 @@ public final class Main {
                 --depth-map FILE      depth2img (with --init-image; implies --mode depth2img): grey, white = near;
                                       or --mode depth2img alone: the depth model's estimator reads the image
                 --param NAME=VALUE    a sampler or mode parameter (repeatable), e.g. inpaint's inpainting_fill=0..3, paste_back=0
+                --clip-skip N         use the text encoder's state N-1 layers before the last (A1111's Clip skip)
                 --timeout SECONDS     how long to wait for the engine to start (default 60)
               make-toy-model  write the built-in toy-world model folder
                 --out DIR
@@ -59,6 +60,7 @@ public final class Main {
                                     gpu_mem_limit=BYTES (8G, 512M ...), arena_extend_strategy=kNextPowerOfTwo|
                                     kSameAsRequested, cudnn_conv_algo_search=EXHAUSTIVE|HEURISTIC|DEFAULT
               --resident N          models kept loaded at once, least recently used evicted (default 2)
+              --embeddings DIR      textual-inversion embeddings, watched (default ./embeddings)
               --debug               log every bundle and plugin
             """;
 

@@ -27,6 +27,11 @@ final class Graph {
 
     private final GraphProto.Builder g = GraphProto.newBuilder();
     private int counter;
+    /**
+     * Node-name prefix while set, as torch.onnx names nodes after the module that made them
+     * ({@code /text_model/encoder/layers.0/Add_1}); null: the plain automatic names.
+     */
+    String scope;
 
     Graph(String name) {
         g.setName(name);
@@ -128,8 +133,17 @@ final class Graph {
 
     /** Adds a node whose single output has the given name. */
     String opNamed(String type, String output, String[] inputs, Object... attrs) {
-        NodeProto.Builder n = NodeProto.newBuilder().setOpType(type).setName("n" + (counter++) + "_" + type)
-                .addOutput(output);
+        String name = scope == null ? "n" + (counter++) + "_" + type : scope + type + "_" + (counter++);
+        NodeProto.Builder n = NodeProto.newBuilder().setOpType(type).setName(name).addOutput(output);
+        for (String in : inputs) n.addInput(in);
+        for (int i = 0; i < attrs.length; i += 2) n.addAttribute(attribute((String) attrs[i], attrs[i + 1]));
+        g.addNode(n);
+        return output;
+    }
+
+    /** Adds a node with an exact name (as torch.onnx writes it) and one output of the given name. */
+    String node(String name, String type, String output, String[] inputs, Object... attrs) {
+        NodeProto.Builder n = NodeProto.newBuilder().setOpType(type).setName(name).addOutput(output);
         for (String in : inputs) n.addInput(in);
         for (int i = 0; i < attrs.length; i += 2) n.addAttribute(attribute((String) attrs[i], attrs[i + 1]));
         g.addNode(n);

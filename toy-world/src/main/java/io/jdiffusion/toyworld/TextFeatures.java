@@ -22,7 +22,10 @@ public final class TextFeatures {
     public static final int BG_OFFSET = 24;
     /** Number of feature dims; the random dims start here. */
     public static final int FEATURE_DIMS = 32;
-    /** Standard deviation of the random (non-feature) embedding values. */
+    /**
+     * Standard deviation of the random (non-feature) embedding values up to toy-world-2; since toy-world-3 the
+     * table normalises every final state to mean 0, variance 1 instead (see TextEncoderModel).
+     */
     public static final float RANDOM_STD = 0.3f;
 
     public static int shapeDim(int shape) { return SHAPE_OFFSET + shape; }

@@ -5,7 +5,7 @@ import java.util.Objects;
 /**
  * What kind of SD-shaped folder {@link ToyWorld#write} makes. {@link #defaults()} is SD 1.x-shaped.
  *
- * @param hiddenWidth    width W of the text states (768 for SD 1.x, 1024 for SD 2.x); at least 32
+ * @param hiddenWidth    width W of the text states (768 for SD 1.x, 1024 for SD 2.x); at least 40
  * @param idsType        element type of the text encoder's {@code input_ids}
  * @param timestepType   element type of the UNet's {@code timestep}
  * @param predictionType "epsilon" or "v_prediction": what the UNet returns, also written to scheduler_config.json
@@ -56,6 +56,9 @@ public record ToyWorldOptions(int hiddenWidth, IdsType idsType, TimestepType tim
     public static final String EPSILON = "epsilon";
     public static final String V_PREDICTION = "v_prediction";
 
+    /** The feature block plus a few free dims: the text encoder normalises every state with them. */
+    public static final int MIN_HIDDEN_WIDTH = TextFeatures.FEATURE_DIMS + 8;
+
     public ToyWorldOptions {
         Objects.requireNonNull(idsType, "idsType");
         Objects.requireNonNull(timestepType, "timestepType");
@@ -66,9 +69,9 @@ public record ToyWorldOptions(int hiddenWidth, IdsType idsType, TimestepType tim
         Objects.requireNonNull(weights, "weights");
         if (sampleSize < 8 || sampleSize % 8 != 0)
             throw new IllegalArgumentException("sampleSize must be a positive multiple of 8, was " + sampleSize);
-        if (hiddenWidth < TextFeatures.FEATURE_DIMS)
-            throw new IllegalArgumentException("hiddenWidth must be at least " + TextFeatures.FEATURE_DIMS
-                    + " (the feature block), was " + hiddenWidth);
+        if (hiddenWidth < MIN_HIDDEN_WIDTH)
+            throw new IllegalArgumentException("hiddenWidth must be at least " + MIN_HIDDEN_WIDTH
+                    + " (the feature block and room to normalise the states), was " + hiddenWidth);
         if (!predictionType.equals(EPSILON) && !predictionType.equals(V_PREDICTION))
             throw new IllegalArgumentException("predictionType must be epsilon or v_prediction, was " + predictionType);
     }

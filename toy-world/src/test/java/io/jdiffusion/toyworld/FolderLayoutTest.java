@@ -164,7 +164,7 @@ class FolderLayoutTest {
     void rewriteReplacesTheFolder() throws Exception {
         Path root = Files.createTempDirectory("toy-rewrite");
         Path dir = root.resolve("m");
-        ToyWorld.write(dir, ToyWorldOptions.defaults().withHiddenWidth(32));
+        ToyWorld.write(dir, ToyWorldOptions.defaults().withHiddenWidth(40));
         Files.writeString(dir.resolve("stale.txt"), "x");
         assertFalse(ToyWorld.isCurrent(dir, ToyWorldOptions.defaults()));
         ToyWorld.ensure(dir, ToyWorldOptions.defaults());
@@ -181,7 +181,7 @@ class FolderLayoutTest {
     void concurrentWritersOfTheSameFolder() throws Exception {
         Path root = Files.createTempDirectory("toy-race");
         Path dir = root.resolve("m");
-        ToyWorldOptions o = ToyWorldOptions.defaults().withHiddenWidth(32);
+        ToyWorldOptions o = ToyWorldOptions.defaults().withHiddenWidth(40);
         var pool = java.util.concurrent.Executors.newFixedThreadPool(3);
         try {
             List<java.util.concurrent.Future<Path>> fs = new java.util.ArrayList<>();

@@ -44,6 +44,11 @@ class TextEncoderTest {
         return f;
     }
 
+    /** Features of a final state: the final layer norm leaves them 0 or 1 up to float rounding. */
+    static void assertFeatures(float[] expected, float[] actual, String what) {
+        assertArrayEquals(expected, actual, 2e-5f, what);
+    }
+
     static float[] features(float[] hs, int token) {
         float[] f = new float[TextFeatures.FEATURE_DIMS];
         System.arraycopy(hs, token * W, f, 0, f.length);
@@ -58,29 +63,28 @@ class TextEncoderTest {
         float[] hs = out[0];
         assertEquals(77 * W, hs.length);
         int red = World.COLOURS.indexOf("red"), white = World.COLOURS.indexOf("white");
-        assertArrayEquals(expectedFeatures(), features(hs, 0), "BOS");
-        assertArrayEquals(expectedFeatures(), features(hs, 1), "a");
-        assertArrayEquals(expectedFeatures(TextFeatures.colourDim(red), TextFeatures.fgDim(red)), features(hs, 2), "red");
-        assertArrayEquals(expectedFeatures(TextFeatures.shapeDim(0)), features(hs, 3), "circle");
-        assertArrayEquals(expectedFeatures(), features(hs, 4), "on");
-        assertArrayEquals(expectedFeatures(TextFeatures.colourDim(white), TextFeatures.bgDim(white)), features(hs, 6), "white");
-        assertArrayEquals(expectedFeatures(TextFeatures.BACKGROUND_DIM), features(hs, 7), "background");
-        for (int t = 8; t < 77; t++) assertArrayEquals(expectedFeatures(), features(hs, t), "EOS/pad " + t);
+        assertFeatures(expectedFeatures(), features(hs, 0), "BOS");
+        assertFeatures(expectedFeatures(), features(hs, 1), "a");
+        assertFeatures(expectedFeatures(TextFeatures.colourDim(red), TextFeatures.fgDim(red)), features(hs, 2), "red");
+        assertFeatures(expectedFeatures(TextFeatures.shapeDim(0)), features(hs, 3), "circle");
+        assertFeatures(expectedFeatures(), features(hs, 4), "on");
+        assertFeatures(expectedFeatures(TextFeatures.colourDim(white), TextFeatures.bgDim(white)), features(hs, 6), "white");
+        assertFeatures(expectedFeatures(TextFeatures.BACKGROUND_DIM), features(hs, 7), "background");
+        for (int t = 8; t < 77; t++) assertFeatures(expectedFeatures(), features(hs, t), "EOS/pad " + t);
 
-        // the other dims are the table's seeded random values, unchanged
+        // the other dims are the table's seeded values, through a final layer norm that is the identity on them:
+        // every state has mean 0 and variance 1 over the width
         float[] table = tokenTable(f.dir);
-        for (int t = 0; t < 77; t++)
-            for (int d = TextFeatures.FEATURE_DIMS; d < W; d++)
-                assertEquals(table[ids[t] * W + d], hs[t * W + d], 0f);
-        double sum = 0, sq = 0;
-        int n = 0;
-        for (int i = 0; i < table.length; i++)
-            if (i % W >= TextFeatures.FEATURE_DIMS) {
-                sum += table[i];
-                sq += table[i] * table[i];
-                n++;
+        for (int t = 0; t < 77; t++) {
+            double sum = 0, sq = 0;
+            for (int d = 0; d < W; d++) {
+                if (d >= TextFeatures.FEATURE_DIMS) assertEquals(table[ids[t] * W + d], hs[t * W + d], 2e-5);
+                sum += hs[t * W + d];
+                sq += hs[t * W + d] * hs[t * W + d];
             }
-        assertEquals(0.3, Math.sqrt(sq / n - (sum / n) * (sum / n)), 0.01);
+            assertEquals(0, sum / W, 1e-5, "mean of state " + t);
+            assertEquals(1, sq / W, 1e-4, "variance of state " + t);
+        }
 
         // pooler_output = the state at the first EOS
         float[] pooled = out[1];
@@ -93,8 +97,8 @@ class TextEncoderTest {
         ToyFixture f = ToyFixture.get();
         float[] hs = f.encode("blue background, yellow star");
         int blue = World.COLOURS.indexOf("blue"), yellow = World.COLOURS.indexOf("yellow");
-        assertArrayEquals(expectedFeatures(TextFeatures.colourDim(blue), TextFeatures.bgDim(blue)), features(hs, 1));
-        assertArrayEquals(expectedFeatures(TextFeatures.colourDim(yellow), TextFeatures.fgDim(yellow)), features(hs, 4));
+        assertFeatures(expectedFeatures(TextFeatures.colourDim(blue), TextFeatures.bgDim(blue)), features(hs, 1), "blue");
+        assertFeatures(expectedFeatures(TextFeatures.colourDim(yellow), TextFeatures.fgDim(yellow)), features(hs, 4), "yellow");
     }
 
     @Test
@@ -113,7 +117,7 @@ class TextEncoderTest {
             assertEquals(out[0][1 * W + d], out[1][d], 0f, "pooler uncond = state at index 1");
             assertEquals(out[0][(s + 4) * W + d], out[1][W + d], 0f, "pooler cond = state at index 4");
         }
-        assertEquals(1f, out[0][(s + 3) * W + TextFeatures.shapeDim(World.SHAPES.indexOf("hexagon"))]);
+        assertEquals(1f, out[0][(s + 3) * W + TextFeatures.shapeDim(World.SHAPES.indexOf("hexagon"))], 2e-5f);
     }
 
     /** An embedding row that is the SUM of the rows of "orange" and "star" acts as an orange star. */
@@ -141,9 +145,19 @@ class TextEncoderTest {
             ids[6] = f.tokenizer.eosId();
             float[] hs = run(s, ids, 1, 77)[0];
             int o = World.COLOURS.indexOf("orange");
-            assertArrayEquals(expectedFeatures(TextFeatures.shapeDim(World.SHAPES.indexOf("star")),
-                    TextFeatures.colourDim(o), TextFeatures.fgDim(o)), features(hs, 5));
-            assertTrue(Math.abs(hs[5 * W + 100] - (table[orange * W + 100] + table[star * W + 100])) < 1e-6);
+            // the summed row is not normalised, so the final layer norm scales it: the three features it has
+            // (star, orange, foreground orange) stay equal and clearly on, every other feature stays ~0
+            float[] feat = features(hs, 5);
+            float on = feat[TextFeatures.shapeDim(World.SHAPES.indexOf("star"))];
+            assertTrue(on > 0.5f, "star feature " + on);
+            assertEquals(on, feat[TextFeatures.colourDim(o)], 1e-5f);
+            assertEquals(on, feat[TextFeatures.fgDim(o)], 1e-5f);
+            for (int d = 0; d < feat.length; d++) {
+                if (d != TextFeatures.shapeDim(World.SHAPES.indexOf("star")) && d != TextFeatures.colourDim(o)
+                        && d != TextFeatures.fgDim(o)) {
+                    assertEquals(0f, feat[d], 0.01f, "feature " + d);
+                }
+            }
         }
     }
 }

@@ -58,4 +58,34 @@ public interface TextModel {
     default boolean zerosForEmptyPrompt() {
         return false;
     }
+
+    /**
+     * Rows in the encoder's token-embedding table, so that extra rows (textual inversion) can take
+     * the ids from here on; -1 when this model cannot take extra rows.
+     */
+    default int vocabularySize() {
+        return -1;
+    }
+
+    /**
+     * As {@link #encode(long[], int)}, with {@code extraRows} ({@code [n][width of the token table]})
+     * appended to the token-embedding table: id {@code vocabularySize() + i} looks up
+     * {@code extraRows[i]}. How textual-inversion vectors reach an encoder whose table is inside it.
+     *
+     * @throws UnsupportedOperationException when extra rows are given and the model cannot take them
+     */
+    default float[] encode(long[] ids, int sequences, float[][] extraRows) {
+        if (extraRows != null && extraRows.length > 0) {
+            throw new UnsupportedOperationException("this text model cannot take textual-inversion embeddings");
+        }
+        return encode(ids, sequences);
+    }
+
+    /**
+     * The CLIP skip this model encodes with: 1 is the last layer's output, N the hidden state N-1
+     * layers before it, through the final layer norm (A1111's "Clip skip"). The engine sets it per request.
+     */
+    default int clipSkip() {
+        return 1;
+    }
 }

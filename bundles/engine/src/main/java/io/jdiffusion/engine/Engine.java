@@ -253,7 +253,8 @@ public class Engine implements GenerationService, SamplerTracer {
         });
         return new Job(new Job.GenerationModeRef(mode, modeInputs), r.prompt() == null ? "" : r.prompt(),
                 r.negativePrompt() == null ? "" : r.negativePrompt(), sampler, schedule, steps, cfg, seed, width,
-                height, batch, null, conditioner, samplerParams, modelId, NoiseSources.parse(r.params().get("noise_source")));
+                height, batch, null, conditioner, samplerParams, modelId, NoiseSources.parse(r.params().get("noise_source")),
+                RequestValidator.clipSkip(r.params().get("clip_skip")));
     }
 
     /** The model's native resolution (UNet sample_size x VAE factor), read from its configs without loading it. */
@@ -474,7 +475,7 @@ public class Engine implements GenerationService, SamplerTracer {
     private io.jdiffusion.api.TextModel textModelForCounting(String id) {
         OnnxModel loaded = models.loadedOrNull(id);
         if (loaded != null) {
-            return loaded.textModel();
+            return loaded.textModel(1);
         }
         io.jdiffusion.engine.model.ModelFolder folder = io.jdiffusion.engine.model.ModelFolder.read(models.known().get(id));
         Map<String, Object> cfg = folder.readJsonIfPresent("text_encoder/config.json");

@@ -71,6 +71,31 @@ final class RequestValidator {
         return b.longValue();
     }
 
+    /** A1111's largest Clip skip; the text encoder's layer count is checked when it is edited. */
+    static final int MAX_CLIP_SKIP = 12;
+
+    /** {@code clip_skip}: absent is 1 (the last layer); else a whole number 1..12, as A1111's setting. */
+    static int clipSkip(Object value) {
+        if (value == null) {
+            return 1;
+        }
+        double d;
+        if (value instanceof Number n) {
+            d = n.doubleValue();
+        } else {
+            try {
+                d = Double.parseDouble(value.toString().trim());
+            } catch (NumberFormatException e) {
+                d = Double.NaN;
+            }
+        }
+        if (!(d >= 1 && d <= MAX_CLIP_SKIP) || d != Math.rint(d)) {
+            throw new InvalidRequestException("clip_skip", "must be a whole number from 1 (the last layer) to "
+                    + MAX_CLIP_SKIP + ", got '" + value + "'");
+        }
+        return (int) d;
+    }
+
     /** Declared plugin parameters must be numbers inside their range. */
     static void params(String plugin, List<ParameterSpec> specs, Map<String, Object> params) {
         for (ParameterSpec spec : specs) {

@@ -36,6 +36,14 @@ final class HttpServer implements AutoCloseable {
     /** As above, with the plugin inventory for {@code GET /api/v1/plugins} (null from the supplier: 503). */
     static HttpServer start(GenerationService engine, Supplier<PluginInventory> inventory, WebUiFiles.Source ui,
                             String host, int port) {
+        return start(engine, inventory, java.util.List::of, ui, host, port);
+    }
+
+    /** As above, with the textual-inversion embedding sources for {@code GET /api/v1/embeddings}. */
+    static HttpServer start(GenerationService engine, Supplier<PluginInventory> inventory,
+                            Supplier<java.util.List<io.jdiffusion.api.EmbeddingSource>> embeddingSources,
+                            WebUiFiles.Source ui, String host, int port) {
+        EmbeddingsHandler embeddings = new EmbeddingsHandler(embeddingSources);
         ApiHandlers api = new ApiHandlers(engine);
         PluginsHandler plugins = new PluginsHandler(inventory);
         WebUiFiles files = new WebUiFiles(ui);
@@ -51,6 +59,7 @@ final class HttpServer implements AutoCloseable {
                 cfg.http.maxRequestSize = MAX_REQUEST_BYTES;
                 cfg.router.mount(r -> {
                     r.get("/api/v1/plugins", plugins::list);
+                    r.get("/api/v1/embeddings", embeddings::list);
                     routes(r, api, files);
                 });
             });

@@ -29,7 +29,21 @@ public class ServerComponent {
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
     private volatile PluginInventory inventory;
 
+    /** Textual-inversion embeddings, for {@code GET /api/v1/embeddings}. */
+    private final java.util.List<io.jdiffusion.api.EmbeddingSource> embeddingSources =
+            new java.util.concurrent.CopyOnWriteArrayList<>();
+
     private HttpServer server;
+
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
+            unbind = "removeEmbeddingSource")
+    void addEmbeddingSource(io.jdiffusion.api.EmbeddingSource source) {
+        embeddingSources.add(source);
+    }
+
+    void removeEmbeddingSource(io.jdiffusion.api.EmbeddingSource source) {
+        embeddingSources.remove(source);
+    }
 
     @Activate
     void activate(BundleContext context) {
@@ -42,7 +56,7 @@ public class ServerComponent {
         }
         int port = port(context.getProperty("sd.http.port"));
         try {
-            server = HttpServer.start(engine, () -> inventory, new BundleWebUi(context), host, port);
+            server = HttpServer.start(engine, () -> inventory, () -> embeddingSources, new BundleWebUi(context), host, port);
         } catch (RuntimeException e) {
             LOG.error("cannot listen on {}:{}: {}", host, port, e.toString());
             throw e;

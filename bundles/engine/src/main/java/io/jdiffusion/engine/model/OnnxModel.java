@@ -41,6 +41,9 @@ public final class OnnxModel implements AutoCloseable {
     /** SDXL: the UNet takes text_embeds + time_ids; both text encoders are opened. Null otherwise. */
     private final OrtSession textEncoder2;
     private final TextModel xlText;
+    /** The text encoder with embedding rows / a clip-skip output, rebuilt on demand. */
+    private final TextEncoderVariants textVariants;
+    private volatile String family;
 
     public OnnxModel(ModelFolder folder, OnnxRuntime runtime) throws OrtException {
         this.folder = folder;
@@ -78,6 +81,7 @@ public final class OnnxModel implements AutoCloseable {
         long[] idsShape = Inputs.info(textEncoder, "input_ids").getShape();
         this.maxLength = idsShape.length == 2 && idsShape[1] > 0 ? (int) idsShape[1] : 77;
         this.textBatches = idsShape.length == 2 && idsShape[0] < 0;
+        this.textVariants = new TextEncoderVariants(folder.part("text_encoder"), runtime);
         long[] hs = Inputs.info(unet, "encoder_hidden_states").getShape();
         this.hiddenWidth = hs.length == 3 && hs[2] > 0 ? (int) hs[2]
                 : xlText != null ? xlText.hiddenWidth() + xlText.secondEncoder().hiddenWidth() // SDXL: side by side
@@ -191,7 +195,81 @@ public final class OnnxModel implements AutoCloseable {
         };
     }
 
+    /**
+     * The text side for a request with {@code clipSkip} (1: the last layer): it also takes extra token
+     * rows (textual inversion), for which the text encoder is rebuilt ({@link TextEncoderVariants}).
+     */
+    public TextModel textModel(int requestedClipSkip) {
+        if (requestedClipSkip < 1) {
+            throw new io.jdiffusion.api.service.InvalidRequestException("clip_skip",
+                    "must be a whole number from 1 (the last layer) up, got " + requestedClipSkip);
+        }
+        // A1111 applies its "Clip skip" to SD 1.x's CLIP only: SD 2.x's OpenCLIP already uses its penultimate
+        // layer (the ONNX export stops there) and SDXL takes fixed layers, so there the setting changes nothing
+        if (xlText != null) {
+            // SDXL's text side (two encoders, pooled text_embeds) takes neither clip skip (as A1111) nor, yet,
+            // textual-inversion rows: its conditioning refuses a trigger word rather than draw it wrongly
+            return xlText;
+        }
+        String family = family();
+        int clipSkip = family.equals("sd2") ? 1 : requestedClipSkip;
+        TextModel base = textModel();
+        return new TextModel() {
+            @Override
+            public Path tokenizerDir() {
+                return base.tokenizerDir();
+            }
+
+            @Override
+            public int maxLength() {
+                return base.maxLength();
+            }
+
+            @Override
+            public int hiddenWidth() {
+                return base.hiddenWidth();
+            }
+
+            @Override
+            public int clipSkip() {
+                return clipSkip;
+            }
+
+            @Override
+            public int vocabularySize() {
+                return textVariants.vocabularySize();
+            }
+
+            @Override
+            public float[] encode(long[] ids, int sequences) {
+                return encode(ids, sequences, new float[0][]);
+            }
+
+            @Override
+            public float[] encode(long[] ids, int sequences, float[][] extraRows) {
+                if (clipSkip == 1 && (extraRows == null || extraRows.length == 0)) {
+                    return base.encode(ids, sequences);
+                }
+                return textVariants.with(clipSkip, extraRows == null ? new float[0][] : extraRows,
+                        v -> encodeText(v.session(), v.output(), ids, sequences));
+            }
+        };
+    }
+
     private float[] encodeText(long[] ids, int sequences) {
+        return encodeText(textEncoder, "last_hidden_state", ids, sequences);
+    }
+
+    /** sd1, sd2, sdxl, custom or unknown, from the configs and the loaded graphs; read once. */
+    private String family() {
+        String f = family;
+        if (f == null) {
+            family = f = ModelFamily.detect(this).family();
+        }
+        return f;
+    }
+
+    private float[] encodeText(OrtSession textEncoder, String output, long[] ids, int sequences) {
         if (ids.length != (long) sequences * maxLength) {
             throw new IllegalArgumentException("expected " + sequences + " x " + maxLength + " ids, got " + ids.length);
         }
@@ -199,7 +277,7 @@ public final class OnnxModel implements AutoCloseable {
             float[] out = new float[sequences * maxLength * hiddenWidth];
             for (int s = 0; s < sequences; s++) {
                 long[] one = java.util.Arrays.copyOfRange(ids, s * maxLength, (s + 1) * maxLength);
-                float[] h = encodeText(one, 1);
+                float[] h = encodeText(textEncoder, output, one, 1);
                 System.arraycopy(h, 0, out, s * h.length, h.length);
             }
             return out;
@@ -207,7 +285,7 @@ public final class OnnxModel implements AutoCloseable {
         OnnxJavaType idsType = Inputs.type(textEncoder, "input_ids");
         try (OnnxTensor input = Inputs.ids(env, idsType, ids, new long[] {sequences, maxLength});
              OrtSession.Result r = textEncoder.run(Map.of("input_ids", input))) {
-            float[] h = Inputs.readFloats(Inputs.output(r, "last_hidden_state"));
+            float[] h = Inputs.readFloats(Inputs.output(r, output));
             if (h.length != sequences * maxLength * hiddenWidth) {
                 throw new IllegalStateException("text encoder returned " + h.length + " values, expected "
                         + sequences + "x" + maxLength + "x" + hiddenWidth);
@@ -401,6 +479,7 @@ public final class OnnxModel implements AutoCloseable {
             depthEstimator = null;
         }
         closeQuietly(textEncoder, unet, vaeDecoder, enc, depth, textEncoder2);
+        textVariants.close();
     }
 
     private static void closeQuietly(OrtSession... sessions) {

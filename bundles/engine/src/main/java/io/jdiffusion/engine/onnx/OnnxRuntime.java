@@ -147,6 +147,20 @@ public final class OnnxRuntime {
         }
     }
 
+    /**
+     * Opens a session from edited model bytes (a text encoder with extra token rows or outputs) on the
+     * provider already chosen; initializers kept in external files are found in {@code externalDataFolder},
+     * the original model's folder.
+     */
+    public OrtSession open(byte[] model, Path externalDataFolder) throws OrtException {
+        OrtSession.SessionOptions o = baseOptions();
+        o.addConfigEntry("session.model_external_initializers_file_folder_path", externalDataFolder.toString());
+        if ("CUDA".equals(provider)) {
+            o.addCUDA(0);
+        }
+        return env.createSession(model, o);
+    }
+
     private static boolean nvidiaDriverPresent() {
         return java.nio.file.Files.exists(Path.of("/proc/driver/nvidia/version"))
                 || java.nio.file.Files.exists(Path.of("/dev/nvidiactl"));

@@ -22,6 +22,9 @@ final class Infotext {
         b.append(", Seed: ").append(Long.toUnsignedString(seed));
         b.append(", Size: ").append(job.width()).append('x').append(job.height());
         b.append(", Model: ").append(job.model().id());
+        if (job.clipSkip() > 1) { // A1111 writes it only when it is not the default
+            b.append(", Clip skip: ").append(job.clipSkip());
+        }
         if (!"txt2img".equals(job.mode().plugin().id())) {
             b.append(", Mode: ").append(job.mode().plugin().label());
         }

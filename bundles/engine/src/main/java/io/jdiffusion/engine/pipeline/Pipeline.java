@@ -38,7 +38,11 @@ public final class Pipeline {
         int f = model.vaeFactor();
         int[] shape = {1, model.latentChannels(), job.height() / f, job.width() / f};
         // one entry per stretch of model calls with the same text (prompt editing, alternation)
-        List<ScheduledConditioning> cond = job.conditioner().service().schedule(model.textModel(), job.prompt(),
+        io.jdiffusion.api.TextModel text = model.textModel(job.clipSkip());
+        if (text.clipSkip() != job.clipSkip()) {
+            job = job.withClipSkip(text.clipSkip()); // the infotext says what was applied
+        }
+        List<ScheduledConditioning> cond = job.conditioner().service().schedule(text, job.prompt(),
                 job.negativePrompt(), job.steps());
         Sampler sampler = job.sampler().service();
         SamplerSettings settings = new SamplerSettings(job.schedule() == null ? null : job.schedule().service(),

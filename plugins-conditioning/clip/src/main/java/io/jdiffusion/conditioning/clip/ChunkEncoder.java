@@ -30,6 +30,7 @@ final class ChunkEncoder {
     private final TextModel model;
     private final ClipTokenizer tokenizer;
     private final PromptParser parser;
+    private final EmbeddingVocabulary embeddings;
     private final int length;
     private final int width;
     private final List<Group> groups = new ArrayList<>();
@@ -39,25 +40,37 @@ final class ChunkEncoder {
     private float[] hidden;
 
     ChunkEncoder(TextModel model, ClipTokenizer tokenizer, PromptParser parser) {
+        this(model, tokenizer, parser, EmbeddingVocabulary.NONE);
+    }
+
+    ChunkEncoder(TextModel model, ClipTokenizer tokenizer, PromptParser parser, EmbeddingVocabulary embeddings) {
         this.model = model;
         this.tokenizer = tokenizer;
         this.parser = parser;
+        this.embeddings = embeddings;
         this.length = model.maxLength();
         this.width = model.hiddenWidth();
     }
 
     /** Chunks of one text of a schedule: its weighted pieces cut into encoder rows. */
     static PromptChunker.Result chunk(TextModel model, ClipTokenizer tokenizer, PromptParser parser, String text) {
+        return chunk(model, tokenizer, parser, EmbeddingVocabulary.NONE, text);
+    }
+
+    /** As above, with embedding trigger words replaced by their vectors' ids. */
+    static PromptChunker.Result chunk(TextModel model, ClipTokenizer tokenizer, PromptParser parser,
+                                      EmbeddingVocabulary embeddings, String text) {
         List<Integer> comma = tokenizer.contentIds(",");
         return PromptChunker.chunk(parser.weights(text), model.maxLength(), tokenizer.bosId(), tokenizer.eosId(),
-                comma.size() == 1 ? comma.get(0) : -1, t -> toLongs(tokenizer.contentIds(t)));
+                comma.size() == 1 ? comma.get(0) : -1, t -> embeddings.substitute(toLongs(tokenizer.contentIds(t))),
+                embeddings::lengthAt);
     }
 
     Group add(List<ScheduledPrompt> schedule) {
         Group g = new Group();
         for (ScheduledPrompt p : schedule) {
             g.entries.add(p.text());
-            g.chunks.computeIfAbsent(p.text(), t -> chunk(model, tokenizer, parser, t).chunks());
+            g.chunks.computeIfAbsent(p.text(), t -> chunk(model, tokenizer, parser, embeddings, t).chunks());
         }
         g.chunks.values().forEach(c -> g.chunkCount = Math.max(g.chunkCount, c.size()));
         maxChunks = Math.max(maxChunks, g.chunkCount);
@@ -88,7 +101,8 @@ final class ChunkEncoder {
         for (int r = 0; r < rowIds.size(); r++) {
             System.arraycopy(rowIds.get(r), 0, ids, r * length, length);
         }
-        hidden = model.encode(ids, rowIds.size());
+        // the extra token rows only when the prompt used an embedding: else the encoder as it was loaded
+        hidden = embeddings.used() ? model.encode(ids, rowIds.size(), embeddings.rows()) : model.encode(ids, rowIds.size());
         long expected = (long) rowIds.size() * length * width;
         if (hidden == null || hidden.length != expected) {
             throw new IllegalStateException("text encoder returned " + (hidden == null ? "nothing" : hidden.length + " floats")

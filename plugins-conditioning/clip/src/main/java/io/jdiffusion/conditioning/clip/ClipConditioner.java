@@ -1,6 +1,7 @@
 package io.jdiffusion.conditioning.clip;
 
 import io.jdiffusion.api.Conditioning;
+import io.jdiffusion.api.EmbeddingSource;
 import io.jdiffusion.api.Plugin;
 import io.jdiffusion.api.PromptParser;
 import io.jdiffusion.api.ScheduledConditioning;
@@ -42,6 +43,7 @@ public class ClipConditioner implements TextConditioner {
 
     private final ClipTokenizerCache tokenizers;
     private final Map<PromptParser, String> parsers = new ConcurrentHashMap<>();
+    private final List<EmbeddingSource> embeddingSources = new java.util.concurrent.CopyOnWriteArrayList<>();
     private volatile String parserName = PromptParser.DEFAULT;
 
     public ClipConditioner() {
@@ -69,6 +71,17 @@ public class ClipConditioner implements TextConditioner {
 
     public void removeParser(PromptParser parser) {
         parsers.remove(parser);
+    }
+
+    /** Textual-inversion embeddings: every source's trigger words work in prompts. */
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
+            unbind = "removeEmbeddingSource")
+    public void addEmbeddingSource(EmbeddingSource source) {
+        embeddingSources.add(source);
+    }
+
+    public void removeEmbeddingSource(EmbeddingSource source) {
+        embeddingSources.remove(source);
     }
 
     /** The configured parser, or plain text when no parser of that name is registered. */
@@ -100,7 +113,8 @@ public class ClipConditioner implements TextConditioner {
         PromptParser parser = parser();
         List<ScheduledPrompt> positive = parser.schedule(prompt == null ? "" : prompt, steps);
         List<ScheduledPrompt> negative = parser.schedule(negativePrompt == null ? "" : negativePrompt, steps);
-        ChunkEncoder encoder = new ChunkEncoder(model, tokenizer, parser);
+        ChunkEncoder encoder = new ChunkEncoder(model, tokenizer, parser,
+                EmbeddingVocabulary.of(embeddingSources, tokenizer, model));
         ChunkEncoder.Group pos = encoder.add(positive);
         ChunkEncoder.Group neg = encoder.add(negative);
         encoder.encode();
@@ -144,8 +158,15 @@ public class ClipConditioner implements TextConditioner {
             texts.put(p.text(), true);
         }
         int max = 0;
+        EmbeddingVocabulary embeddings = countingVocabulary(tokenizer, model);
         for (String text : texts.keySet()) {
-            max = Math.max(max, ChunkEncoder.chunk(model, tokenizer, parser, text).tokenCount());
+            int count;
+            try { // each embedding vector is one token, as A1111 counts
+                count = ChunkEncoder.chunk(model, tokenizer, parser, embeddings, text).tokenCount();
+            } catch (io.jdiffusion.api.service.InvalidRequestException e) { // an embedding of another width
+                count = ChunkEncoder.chunk(model, tokenizer, parser, text).tokenCount();
+            }
+            max = Math.max(max, count);
         }
         return max;
     }
@@ -153,6 +174,15 @@ public class ClipConditioner implements TextConditioner {
     /** The loaded tokenizers (shared with {@link XlConditioning}). */
     ClipTokenizerCache tokenizers() {
         return tokenizers;
+    }
+
+    /** For the live count: a failing lookup counts the prompt without embeddings rather than failing. */
+    private EmbeddingVocabulary countingVocabulary(ClipTokenizer tokenizer, TextModel model) {
+        try {
+            return EmbeddingVocabulary.of(embeddingSources, tokenizer, model);
+        } catch (RuntimeException e) {
+            return EmbeddingVocabulary.NONE;
+        }
     }
 
     @Deactivate

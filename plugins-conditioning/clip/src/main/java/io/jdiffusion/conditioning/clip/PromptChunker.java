@@ -32,6 +32,8 @@ final class PromptChunker {
     private final long eos;
     private final long comma;
     private final Function<String, long[]> tokenize;
+    /** Vectors of the embedding a token id starts (0: an ordinary token), so one is never split. */
+    private final java.util.function.LongToIntFunction embeddingLength;
 
     private final List<Chunk> chunks = new ArrayList<>();
     private List<Long> tokens = new ArrayList<>();
@@ -44,17 +46,28 @@ final class PromptChunker {
      * @param comma    id of {@code ,} (or -1 when the vocabulary has none)
      * @param tokenize a text's token ids without BOS/EOS
      */
-    private PromptChunker(int length, long bos, long eos, long comma, Function<String, long[]> tokenize) {
+    private PromptChunker(int length, long bos, long eos, long comma, Function<String, long[]> tokenize,
+                          java.util.function.LongToIntFunction embeddingLength) {
         this.chunkLength = length - 2;
         this.bos = bos;
         this.eos = eos;
         this.comma = comma;
         this.tokenize = tokenize;
+        this.embeddingLength = embeddingLength;
     }
 
     static Result chunk(List<WeightedText> parsed, int length, long bos, long eos, long comma,
                         Function<String, long[]> tokenize) {
-        return new PromptChunker(length, bos, eos, comma, tokenize).run(parsed);
+        return chunk(parsed, length, bos, eos, comma, tokenize, id -> 0);
+    }
+
+    /**
+     * As above, for ids with textual-inversion embeddings in them: an embedding that does not fit in
+     * what is left of the chunk starts the next one, as A1111 does.
+     */
+    static Result chunk(List<WeightedText> parsed, int length, long bos, long eos, long comma,
+                        Function<String, long[]> tokenize, java.util.function.LongToIntFunction embeddingLength) {
+        return new PromptChunker(length, bos, eos, comma, tokenize, embeddingLength).run(parsed);
     }
 
     /** The row of an empty prompt: BOS, then EOS to the end; every weight 1. */
@@ -76,6 +89,10 @@ final class PromptChunker {
             long[] ids = tokenize.apply(piece.text());
             float weight = (float) piece.weight();
             for (long token : ids) {
+                int embedding = embeddingLength.applyAsInt(token);
+                if (embedding > 1 && !tokens.isEmpty() && tokens.size() + embedding > chunkLength) {
+                    nextChunk(false);
+                }
                 if (token == comma) {
                     lastComma = tokens.size();
                 } else if (tokens.size() == chunkLength && lastComma != -1
