@@ -47,6 +47,8 @@ final class BenchCommand {
     private final int warmup;
     private final int latent;
     private final List<Map<String, Object>> results = new ArrayList<>();
+    /** The largest VmRSS sampled, in kB (see the peak in {@link #bench}). */
+    private long maxRssKb;
 
     private BenchCommand(PrintStream out, CudaOptions cuda, int calls, int warmup, int latent) {
         this.out = out;
@@ -112,7 +114,9 @@ final class BenchCommand {
             }
         }
         printRatios(providers);
-        long peakKb = procStatusKb("VmHWM");
+        // Linux updates VmHWM lazily (per-thread RSS counters are folded in later), so a VmRSS sample taken
+        // above can exceed it: the peak is the larger of the two
+        long peakKb = Math.max(procStatusKb("VmHWM"), maxRssKb);
         out.printf(Locale.ROOT, "peak RSS %.2f GB (VmHWM)%n", peakKb / 1048576.0);
         Map<String, Object> summary = new LinkedHashMap<>();
         summary.put("size", size);
@@ -174,7 +178,9 @@ final class BenchCommand {
                         r.put("tflops", round(flopsPerCall / (mean / 1000) / 1e12));
                         tflops = String.format(Locale.ROOT, "   %.2f TFLOP/s", flopsPerCall / (mean / 1000) / 1e12);
                     }
-                    r.put("rss_mb", procStatusKb("VmRSS") / 1024);
+                    long rssKb = procStatusKb("VmRSS");
+                    maxRssKb = Math.max(maxRssKb, rssKb);
+                    r.put("rss_mb", rssKb / 1024);
                     results.add(r);
                     out.printf(Locale.ROOT, "  %-4s  load %8.0f ms   UNet %9.2f ms/call (min %.2f)   %8.3f steps/s%s%n",
                             provider, loadMs, mean, min, 1000 / mean, tflops);
