@@ -82,7 +82,11 @@ public interface GenerationMode {
         /**
          * VAE-encodes an image of the request's size into start latents in the sampler's
          * convention (since 1.1): the encoder's latents times the model's scaling factor,
-         * {@link #latentShape()} values. Deterministic: it draws nothing from {@link #noise()}.
+         * {@link #latentShape()} values. Where the encoder gives the latent distribution (mean and
+         * log-variance, Optimum's {@code latent_parameters}) a sample is drawn from it with one
+         * {@link #noise()} draw, as diffusers' {@code retrieve_latents(..., generator)} does, so a
+         * mode that encodes before drawing its own noise sees the generator in diffusers' order;
+         * an encoder that gives latents alone draws nothing.
          *
          * @throws UnsupportedOperationException where the model has no VAE encoder
          */

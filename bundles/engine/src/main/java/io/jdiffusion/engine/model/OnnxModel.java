@@ -398,12 +398,16 @@ public final class OnnxModel implements AutoCloseable {
     }
 
     /**
-     * VAE encode of one image: RGB in [0,1] {@code [3, height, width]} to latents in sampler space
-     * (times the scaling factor), {@code [1, channels, height/f, width/f]}. An encoder whose output
-     * holds the distribution's mean and log-variance ({@code 2 x channels}, optimum's
-     * {@code latent_parameters}) gives its mean, so encoding draws no noise.
+     * The VAE encoder's posterior for one image, unscaled: {@code mean} {@code [1, channels, h/f, w/f]} and,
+     * where the encoder gives the log-variance too (Optimum's {@code latent_parameters}, {@code 2 x channels}),
+     * {@code std} = exp(logvar / 2) with logvar clamped to [-30, 20] as diffusers' DiagonalGaussianDistribution;
+     * null for an encoder that returns latents alone (diffusers' convert script samples inside the graph).
      */
-    public float[] encode(float[] rgb, int height, int width) {
+    public record LatentDistribution(float[] mean, float[] std) {
+    }
+
+    /** VAE encode of one image: RGB in [0,1] {@code [3, height, width]} to its latent distribution. */
+    public LatentDistribution encodeDistribution(float[] rgb, int height, int width) {
         if (rgb.length != 3 * height * width) {
             throw new IllegalArgumentException("expected 3 x " + height + " x " + width + " values, got " + rgb.length);
         }
@@ -419,14 +423,44 @@ public final class OnnxModel implements AutoCloseable {
             if (z.length != n && z.length != 2 * n) {
                 throw new IllegalStateException("VAE encoder returned " + z.length + " values, expected " + n);
             }
-            float[] out = new float[n];
-            for (int i = 0; i < n; i++) { // the mean is the first half of [mean, logvar]
-                out[i] = (float) (z[i] * scalingFactor);
+            float[] mean = java.util.Arrays.copyOf(z, n);
+            if (z.length == n) {
+                return new LatentDistribution(mean, null);
             }
-            return out;
+            float[] std = new float[n];
+            for (int i = 0; i < n; i++) { // [mean, logvar] along the channels
+                float logvar = Math.max(-30f, Math.min(20f, z[n + i]));
+                std[i] = (float) Math.exp(0.5f * logvar);
+            }
+            return new LatentDistribution(mean, std);
         } catch (OrtException e) {
             throw new IllegalStateException("VAE encoder failed: " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * Start latents from a posterior, times the scaling factor: a sample {@code mean + std * randn} drawn from
+     * {@code noise} where the distribution has a std (diffusers' {@code latent_dist.sample(generator)}), else
+     * the encoder's latents as they are.
+     */
+    public float[] latents(LatentDistribution d, io.jdiffusion.api.NoiseSource noise) {
+        float sf = (float) scalingFactor;
+        float[] out = new float[d.mean().length];
+        float[] eps = d.std() == null ? null : noise.randn(out.length);
+        for (int i = 0; i < out.length; i++) {
+            float z = eps == null ? d.mean()[i] : d.mean()[i] + d.std()[i] * eps[i];
+            out[i] = z * sf;
+        }
+        return out;
+    }
+
+    /**
+     * VAE encode of one image to latents in sampler space (times the scaling factor) without drawing noise:
+     * the posterior's mean where the encoder gives a distribution.
+     */
+    public float[] encode(float[] rgb, int height, int width) {
+        LatentDistribution d = encodeDistribution(rgb, height, width);
+        return latents(new LatentDistribution(d.mean(), null), null);
     }
 
     private synchronized OrtSession vaeEncoder() {

@@ -53,8 +53,9 @@ public final class Pipeline {
         List<String> infotexts = new ArrayList<>();
         List<Object> seeds = new ArrayList<>();
         int total = job.batchSize() * plan.steps();
-        // the images of a batch share their input images: each is VAE-encoded once (encoding is deterministic)
-        Map<io.jdiffusion.api.RgbImage, float[]> encoded = new java.util.IdentityHashMap<>();
+        // the images of a batch share their input images: each is VAE-encoded once (the encoder is deterministic;
+        // a sample from its distribution is drawn per image, from that image's generator)
+        Map<io.jdiffusion.api.RgbImage, OnnxModel.LatentDistribution> encoded = new java.util.IdentityHashMap<>();
         for (int i = 0; i < job.batchSize(); i++) {
             long seed = job.seed() + i;
             NoiseSource noise = io.jdiffusion.engine.NoiseSources.create(job.noiseSource(), seed);
@@ -107,7 +108,7 @@ public final class Pipeline {
 
     private record Context(Sampler sampler, SamplerPlan plan, int[] latentShape, NoiseSource noise,
                            Map<String, Object> inputs, OnnxModel model,
-                           Map<io.jdiffusion.api.RgbImage, float[]> encoded,
+                           Map<io.jdiffusion.api.RgbImage, OnnxModel.LatentDistribution> encoded,
                            io.jdiffusion.api.DepthEstimator depthFallback) implements GenerationMode.ModeContext {
         @Override
         public io.jdiffusion.api.DepthEstimator depthEstimator() {
@@ -127,7 +128,9 @@ public final class Pipeline {
                 throw new IllegalArgumentException("image is " + image.width() + "x" + image.height()
                         + ", the request " + latentShape[3] * f + "x" + latentShape[2] * f);
             }
-            return encoded.computeIfAbsent(image, i -> model.encode(i.rgb(), i.height(), i.width())).clone();
+            OnnxModel.LatentDistribution d = encoded.computeIfAbsent(image,
+                    i -> model.encodeDistribution(i.rgb(), i.height(), i.width()));
+            return model.latents(d, noise);
         }
     }
 }
