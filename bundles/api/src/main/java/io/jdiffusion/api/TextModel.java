@@ -82,6 +82,21 @@ public interface TextModel {
     }
 
     /**
+     * As {@link #encodeWithPooled(long[], int)}, with {@code extraRows} appended to the token-embedding table as
+     * {@link #encode(long[], int, float[][])} does: how SDXL's second encoder takes textual-inversion vectors and
+     * still gives its pooled output ({@code text_embeds}, pooled at the EOS token, never at a new id).
+     *
+     * @throws UnsupportedOperationException when extra rows are given and the model cannot take them
+     * @since 1.4
+     */
+    default Output encodeWithPooled(long[] ids, int sequences, float[][] extraRows) {
+        if (extraRows != null && extraRows.length > 0) {
+            throw new UnsupportedOperationException("this text model cannot take textual-inversion embeddings");
+        }
+        return encodeWithPooled(ids, sequences);
+    }
+
+    /**
      * The CLIP skip this model encodes with: 1 is the last layer's output, N the hidden state N-1
      * layers before it, through the final layer norm (A1111's "Clip skip"). The engine sets it per request.
      */

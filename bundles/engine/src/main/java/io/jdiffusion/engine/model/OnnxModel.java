@@ -43,6 +43,8 @@ public final class OnnxModel implements AutoCloseable {
     private final TextModel xlText;
     /** The text encoder with embedding rows / a clip-skip output, rebuilt on demand. */
     private final TextEncoderVariants textVariants;
+    /** SDXL: text_encoder_2 with embedding rows, rebuilt on demand (text_encoder's are {@link #textVariants}). */
+    private final TextEncoderVariants xlVariants2;
     private volatile String family;
 
     public OnnxModel(ModelFolder folder, OnnxRuntime runtime) throws OrtException {
@@ -56,6 +58,9 @@ public final class OnnxModel implements AutoCloseable {
         OrtSession vd = null;
         OrtSession te2 = null;
         TextModel xl = null;
+        // both hold no session until a prompt uses an embedding
+        TextEncoderVariants variants1 = new TextEncoderVariants(folder.part("text_encoder"), runtime);
+        TextEncoderVariants variants2 = null;
         try {
             te = runtime.open(folder.part("text_encoder"));
             un = runtime.open(folder.part("unet"));
@@ -66,7 +71,8 @@ public final class OnnxModel implements AutoCloseable {
                             + " text_embeds and time_ids, but text_encoder_2/model.onnx is missing");
                 }
                 te2 = runtime.open(folder.part("text_encoder_2"));
-                xl = XlConditioningInputs.textModel(env, folder, te, te2);
+                variants2 = new TextEncoderVariants(folder.part("text_encoder_2"), runtime);
+                xl = XlConditioningInputs.textModel(env, folder, te, te2, variants1, variants2);
             }
         } catch (OrtException | RuntimeException e) {
             closeQuietly(te, un, vd, te2);
@@ -81,7 +87,8 @@ public final class OnnxModel implements AutoCloseable {
         long[] idsShape = Inputs.info(textEncoder, "input_ids").getShape();
         this.maxLength = idsShape.length == 2 && idsShape[1] > 0 ? (int) idsShape[1] : 77;
         this.textBatches = idsShape.length == 2 && idsShape[0] < 0;
-        this.textVariants = new TextEncoderVariants(folder.part("text_encoder"), runtime);
+        this.textVariants = variants1;
+        this.xlVariants2 = variants2;
         long[] hs = Inputs.info(unet, "encoder_hidden_states").getShape();
         this.hiddenWidth = hs.length == 3 && hs[2] > 0 ? (int) hs[2]
                 : xlText != null ? xlText.hiddenWidth() + xlText.secondEncoder().hiddenWidth() // SDXL: side by side
@@ -207,8 +214,8 @@ public final class OnnxModel implements AutoCloseable {
         // A1111 applies its "Clip skip" to SD 1.x's CLIP only: SD 2.x's OpenCLIP already uses its penultimate
         // layer (the ONNX export stops there) and SDXL takes fixed layers, so there the setting changes nothing
         if (xlText != null) {
-            // SDXL's text side (two encoders, pooled text_embeds) takes neither clip skip (as A1111) nor, yet,
-            // textual-inversion rows: its conditioning refuses a trigger word rather than draw it wrongly
+            // SDXL's text side (two encoders, pooled text_embeds) takes no clip skip (as A1111); each encoder takes
+            // its own textual-inversion rows (clip_l / clip_g), rebuilding its graph (textVariants / xlVariants2)
             return xlText;
         }
         String family = family();
@@ -514,6 +521,9 @@ public final class OnnxModel implements AutoCloseable {
         }
         closeQuietly(textEncoder, unet, vaeDecoder, enc, depth, textEncoder2);
         textVariants.close();
+        if (xlVariants2 != null) {
+            xlVariants2.close();
+        }
     }
 
     private static void closeQuietly(OrtSession... sessions) {

@@ -39,9 +39,19 @@ final class TextEncoderSession implements TextModel {
     private final boolean batches;
     private final boolean zerosForEmptyPrompt;
     private final TextModel second;
+    /** This encoder rebuilt with textual-inversion rows; null when it cannot take them. */
+    private final TextEncoderVariants variants;
 
     TextEncoderSession(OrtEnvironment env, OrtSession session, Path tokenizerDir, int configWidth,
                        boolean zerosForEmptyPrompt, TextModel second) throws OrtException {
+        this(env, session, tokenizerDir, configWidth, zerosForEmptyPrompt, second, null);
+    }
+
+    /** As above; {@code variants} rebuilds this encoder's graph with extra token rows (textual inversion). */
+    TextEncoderSession(OrtEnvironment env, OrtSession session, Path tokenizerDir, int configWidth,
+                       boolean zerosForEmptyPrompt, TextModel second, TextEncoderVariants variants)
+            throws OrtException {
+        this.variants = variants;
         this.env = env;
         this.session = session;
         this.tokenizerDir = tokenizerDir;
@@ -116,7 +126,38 @@ final class TextEncoderSession implements TextModel {
     }
 
     @Override
+    public int vocabularySize() {
+        return variants == null ? -1 : variants.vocabularySize();
+    }
+
+    @Override
+    public float[] encode(long[] ids, int sequences, float[][] extraRows) {
+        return encodeWithPooled(ids, sequences, extraRows).hidden();
+    }
+
+    /**
+     * With the rows appended to this encoder's own token table (768 wide for text_encoder, 1280 for
+     * text_encoder_2, as A1111 gives each its clip_l / clip_g vectors). The rebuilt graph keeps the outputs,
+     * so the same penultimate state and text_embeds are read; its pooling skips the new ids
+     * ({@link io.jdiffusion.engine.onnx.TextEncoderGraph#appendTokenRows}), so text_embeds stays at the EOS.
+     */
+    @Override
+    public Output encodeWithPooled(long[] ids, int sequences, float[][] extraRows) {
+        if (extraRows == null || extraRows.length == 0) {
+            return encodeWithPooled(ids, sequences);
+        }
+        if (variants == null) {
+            throw new UnsupportedOperationException("this text encoder cannot take textual-inversion embeddings");
+        }
+        return variants.with(1, extraRows, v -> run(v.session(), ids, sequences));
+    }
+
+    @Override
     public Output encodeWithPooled(long[] ids, int sequences) {
+        return run(session, ids, sequences);
+    }
+
+    private Output run(OrtSession session, long[] ids, int sequences) {
         if (ids.length != (long) sequences * maxLength) {
             throw new IllegalArgumentException("expected " + sequences + " x " + maxLength + " ids, got " + ids.length);
         }
@@ -124,7 +165,7 @@ final class TextEncoderSession implements TextModel {
             float[] hidden = new float[sequences * maxLength * width];
             float[] pooled = pooledOutput == null ? null : new float[sequences * pooledWidth];
             for (int s = 0; s < sequences; s++) {
-                Output one = encodeWithPooled(Arrays.copyOfRange(ids, s * maxLength, (s + 1) * maxLength), 1);
+                Output one = run(session, Arrays.copyOfRange(ids, s * maxLength, (s + 1) * maxLength), 1);
                 System.arraycopy(one.hidden(), 0, hidden, s * one.hidden().length, one.hidden().length);
                 if (pooled != null) {
                     System.arraycopy(one.pooled(), 0, pooled, s * pooledWidth, pooledWidth);

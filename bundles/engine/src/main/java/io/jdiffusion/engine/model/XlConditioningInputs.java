@@ -24,11 +24,22 @@ public final class XlConditioningInputs {
     /** The text side: text_encoder + tokenizer, its second encoder text_encoder_2 + tokenizer_2. */
     static TextModel textModel(OrtEnvironment env, ModelFolder folder, OrtSession first, OrtSession second)
             throws OrtException {
+        return textModel(env, folder, first, second, null, null);
+    }
+
+    /**
+     * As above, each encoder taking textual-inversion rows through its own {@link TextEncoderVariants} (null: it
+     * takes none); the caller owns and closes them.
+     */
+    static TextModel textModel(OrtEnvironment env, ModelFolder folder, OrtSession first, OrtSession second,
+                               TextEncoderVariants firstVariants, TextEncoderVariants secondVariants)
+            throws OrtException {
         boolean zeros = Boolean.TRUE.equals(folder.readJsonIfPresent("model_index.json")
                 .get("force_zeros_for_empty_prompt"));
         TextModel two = new TextEncoderSession(env, second, folder.dir().resolve("tokenizer_2"),
-                configWidth(folder, "text_encoder_2"), zeros, null);
-        return new TextEncoderSession(env, first, folder.tokenizerDir(), configWidth(folder, "text_encoder"), zeros, two);
+                configWidth(folder, "text_encoder_2"), zeros, null, secondVariants);
+        return new TextEncoderSession(env, first, folder.tokenizerDir(), configWidth(folder, "text_encoder"), zeros, two,
+                firstVariants);
     }
 
     private static int configWidth(ModelFolder folder, String part) {

@@ -171,6 +171,11 @@ public class ClipConditioner implements TextConditioner {
         return max;
     }
 
+    /** The embedding sources (shared with {@link XlConditioning}, whose pooled row takes trigger words too). */
+    List<EmbeddingSource> embeddingSources() {
+        return embeddingSources;
+    }
+
     /** The loaded tokenizers (shared with {@link XlConditioning}). */
     ClipTokenizerCache tokenizers() {
         return tokenizers;

@@ -19,8 +19,14 @@ import java.util.TreeMap;
  * trigger word's tokens in a prompt, as the bare word ({@code my-thing}) or InvokeAI's {@code <my-thing>},
  * are replaced by one new token id per vector. The ids follow the text encoder's vocabulary, and the
  * vectors become the extra rows of its token table ({@link TextModel#encode(long[], int, float[][])}).
- * Every embedding of the model's width gets ids, in name order, so the rows (and the rebuilt encoder)
+ * Every embedding made for the model gets ids, in name order, so the rows (and the rebuilt encoder)
  * stay the same from one request to the next while the folder does not change.
+ * <p>
+ * Made for the model means as A1111's {@code EmbeddingDatabase} decides it: the embedding's widths summed equal the
+ * model's (768 for SD 1.x, 1024 for SD 2.x, 768 + 1280 for SDXL, whose files hold {@code clip_l} and
+ * {@code clip_g}). So an SD 1.x embedding does not work on SDXL, nor an SDXL pair on SD 1.x (A1111 skips both;
+ * here a prompt naming one is a 400 that names both widths). On SDXL each encoder takes its own vectors, and both
+ * encoders' vocabularies give the same ids, the pair having the same number of vectors in each.
  */
 final class EmbeddingVocabulary {
     static final EmbeddingVocabulary NONE = new EmbeddingVocabulary(List.of(), Map.of(), null);
@@ -33,6 +39,7 @@ final class EmbeddingVocabulary {
     private final Map<String, Embedding> byName;
     private final TextModel model;
     private final int width;
+    private final List<Integer> modelWidths;
     private int firstId = -1;
     private boolean assigned;
     private final Map<String, Long> ids = new LinkedHashMap<>();
@@ -45,6 +52,34 @@ final class EmbeddingVocabulary {
         this.byName = byName;
         this.model = model;
         this.width = model == null ? 0 : model.hiddenWidth();
+        this.modelWidths = model == null ? List.of() : encoderWidths(model);
+    }
+
+    /** The widths of the model's text encoders: both of SDXL's, as a part of it also knows them. */
+    static List<Integer> encoderWidths(TextModel model) {
+        if (model instanceof XlConditioning.Part part) {
+            return part.encoderWidths();
+        }
+        TextModel second = model.secondEncoder();
+        return second == null ? List.of(model.hiddenWidth()) : List.of(model.hiddenWidth(), second.hiddenWidth());
+    }
+
+    /** This encoder's vectors of {@code e}, or null when it was not made for this model (see the class comment). */
+    private float[][] vectorsFor(Embedding e) {
+        List<Integer> have = new ArrayList<>(e.widths());
+        List<Integer> want = new ArrayList<>(modelWidths);
+        have.sort(null);
+        want.sort(null);
+        if (!have.equals(want)) {
+            return null;
+        }
+        float[][] mine = e.forWidth(width);
+        for (float[][] v : e.variants()) {
+            if (mine == null || v.length != mine.length) { // clip_l and clip_g must give the same ids
+                return null;
+            }
+        }
+        return mine;
     }
 
     static EmbeddingVocabulary of(List<EmbeddingSource> sources, ClipTokenizer tokenizer, TextModel model) {
@@ -86,7 +121,7 @@ final class EmbeddingVocabulary {
         firstId = model.vocabularySize();
         long next = firstId;
         for (Embedding e : byName.values()) {
-            float[][] vectors = e.forWidth(width);
+            float[][] vectors = vectorsFor(e);
             if (vectors == null || firstId < 0) {
                 continue;
             }
@@ -130,14 +165,23 @@ final class EmbeddingVocabulary {
             return new InvalidRequestException("prompt", "embedding '" + e.name() + "' cannot be used: this model's text"
                     + " encoder has no token-embedding table to extend");
         }
-        return new InvalidRequestException("prompt", "embedding '" + e.name() + "'" + (e.file() == null ? "" : " ("
-                + e.file() + ")") + " has vectors of width " + joinWidths(e) + ", but this model's text encoder is "
-                + width + " wide (an embedding trained for another model family: SD 1.x is 768, SD 2.x 1024)");
+        String named = "embedding '" + e.name() + "'" + (e.file() == null ? "" : " (" + e.file() + ")");
+        String families = " (an embedding trained for another model family: SD 1.x is 768, SD 2.x 1024,"
+                + " SDXL 768 and 1280 as clip_l and clip_g)";
+        if (e.widths().size() > 1 && new java.util.HashSet<>(e.widths()).equals(new java.util.HashSet<>(modelWidths))) {
+            List<String> counts = new ArrayList<>();
+            e.variants().forEach(v -> counts.add(Integer.toString(v.length)));
+            return new InvalidRequestException("prompt", named + " has " + String.join(" and ", counts)
+                    + " vectors for widths " + join(e.widths()) + ": each text encoder needs the same number");
+        }
+        return new InvalidRequestException("prompt", named + " has vectors of width " + join(e.widths())
+                + ", but this model's text " + (modelWidths.size() > 1 ? "encoders are " : "encoder is ")
+                + join(modelWidths) + " wide" + families);
     }
 
-    private static String joinWidths(Embedding e) {
+    private static String join(List<Integer> widths) {
         List<String> w = new ArrayList<>();
-        e.widths().forEach(x -> w.add(Integer.toString(x)));
+        widths.forEach(x -> w.add(Integer.toString(x)));
         return String.join(" and ", w);
     }
 

@@ -33,7 +33,7 @@ final class XlConditioning {
             throw new IllegalStateException("SDXL's second text encoder (" + second.tokenizerDir()
                     + ") has no pooled output (text_embeds)");
         }
-        PooledCapture capture = new PooledCapture(second);
+        PooledCapture capture = new PooledCapture(second, model);
         List<ScheduledConditioning> first = conditioner.schedule(new FirstOnly(model), prompt, negativePrompt, steps);
         List<ScheduledConditioning> other = conditioner.schedule(capture, prompt, negativePrompt, steps);
         if (first.size() != other.size()) {
@@ -44,6 +44,8 @@ final class XlConditioning {
         List<ScheduledPrompt> negative = parser.schedule(negativePrompt == null ? "" : negativePrompt, steps);
         boolean zeroNegative = model.zerosForEmptyPrompt() && (negativePrompt == null || negativePrompt.isEmpty());
         ClipTokenizer tokenizer = conditioner.tokenizers().get(second.tokenizerDir());
+        // the pooled row takes the trigger words' ids too, so text_embeds sees the embedding (at the EOS)
+        EmbeddingVocabulary embeddings = EmbeddingVocabulary.of(conditioner.embeddingSources(), tokenizer, capture);
 
         List<ScheduledConditioning> out = new ArrayList<>();
         Map<Conditioning, Conditioning> made = new IdentityHashMap<>(); // repeated pairs share one conditioning
@@ -56,11 +58,13 @@ final class XlConditioning {
             }
             Conditioning c = made.computeIfAbsent(a, k -> {
                 int width = a.width() + b.width();
-                float[] pooled = capture.pooledOf(firstChunk(second, tokenizer, parser, activeAt(positive, end)));
+                float[] pooled = capture.pooledOf(firstChunk(second, tokenizer, parser, embeddings,
+                        activeAt(positive, end)), embeddings);
                 float[] negHidden = zeroNegative ? new float[a.tokens() * width]
                         : sideBySide(a.negative(), b.negative(), a.tokens(), a.width(), b.width());
                 float[] negPooled = zeroNegative ? new float[pooled.length]
-                        : capture.pooledOf(firstChunk(second, tokenizer, parser, activeAt(negative, end)));
+                        : capture.pooledOf(firstChunk(second, tokenizer, parser, embeddings,
+                        activeAt(negative, end)), embeddings);
                 return new Conditioning(sideBySide(a.positive(), b.positive(), a.tokens(), a.width(), b.width()),
                         negHidden, a.tokens(), width, pooled, negPooled);
             });
@@ -80,8 +84,9 @@ final class XlConditioning {
     }
 
     /** The encoder row of a text's first chunk, padded the way {@link ChunkEncoder} pads rows. */
-    private static long[] firstChunk(TextModel model, ClipTokenizer tokenizer, PromptParser parser, String text) {
-        List<PromptChunker.Chunk> chunks = ChunkEncoder.chunk(model, tokenizer, parser, text).chunks();
+    private static long[] firstChunk(TextModel model, ClipTokenizer tokenizer, PromptParser parser,
+                                     EmbeddingVocabulary embeddings, String text) {
+        List<PromptChunker.Chunk> chunks = ChunkEncoder.chunk(model, tokenizer, parser, embeddings, text).chunks();
         long[] row = (chunks.isEmpty() ? PromptChunker.empty(model.maxLength(), tokenizer.bosId(), tokenizer.eosId())
                 : chunks.get(0)).ids().clone();
         long eos = tokenizer.eosId();
@@ -106,8 +111,25 @@ final class XlConditioning {
         return schedule.get(schedule.size() - 1).text();
     }
 
-    /** The first encoder alone (so the CLIP path does not recurse into SDXL handling). */
-    private record FirstOnly(TextModel model) implements TextModel {
+    /**
+     * One of SDXL's two encoders as the CLIP path sees it. It knows both encoders' widths (an embedding must have
+     * vectors for both: {@link EmbeddingVocabulary}) and gives the new ids from the same first id in both
+     * tokenizations: the larger vocabulary size, a smaller table getting zero rows up to it (never used).
+     */
+    abstract static class Part implements TextModel {
+        final TextModel model;
+        private final TextModel first;
+
+        Part(TextModel model, TextModel first) {
+            this.model = model;
+            this.first = first;
+        }
+
+        /** text_encoder's width, then text_encoder_2's. */
+        List<Integer> encoderWidths() {
+            return List.of(first.hiddenWidth(), first.secondEncoder().hiddenWidth());
+        }
+
         @Override
         public Path tokenizerDir() {
             return model.tokenizerDir();
@@ -124,8 +146,41 @@ final class XlConditioning {
         }
 
         @Override
+        public int vocabularySize() {
+            int a = first.vocabularySize();
+            int b = first.secondEncoder().vocabularySize();
+            return a < 0 || b < 0 ? -1 : Math.max(a, b);
+        }
+
+        /** {@code rows} after the zero rows that take this encoder's table up to {@link #vocabularySize()}. */
+        float[][] ownRows(float[][] rows) {
+            int gap = vocabularySize() - model.vocabularySize();
+            if (rows == null || rows.length == 0 || gap <= 0) {
+                return rows;
+            }
+            float[][] out = new float[gap + rows.length][];
+            for (int i = 0; i < gap; i++) {
+                out[i] = new float[model.hiddenWidth()];
+            }
+            System.arraycopy(rows, 0, out, gap, rows.length);
+            return out;
+        }
+    }
+
+    /** The first encoder alone (so the CLIP path does not recurse into SDXL handling). */
+    private static final class FirstOnly extends Part {
+        FirstOnly(TextModel model) {
+            super(model, model);
+        }
+
+        @Override
         public float[] encode(long[] ids, int sequences) {
             return model.encode(ids, sequences);
+        }
+
+        @Override
+        public float[] encode(long[] ids, int sequences, float[][] extraRows) {
+            return model.encode(ids, sequences, ownRows(extraRows));
         }
     }
 
@@ -133,27 +188,11 @@ final class XlConditioning {
      * The second encoder, keeping the pooled output of every row it encodes so the first chunk's pooled vector
      * needs no second run (a row not seen is encoded on its own).
      */
-    private static final class PooledCapture implements TextModel {
-        private final TextModel model;
+    private static final class PooledCapture extends Part {
         private final Map<List<Long>, float[]> pooled = new HashMap<>();
 
-        PooledCapture(TextModel model) {
-            this.model = model;
-        }
-
-        @Override
-        public Path tokenizerDir() {
-            return model.tokenizerDir();
-        }
-
-        @Override
-        public int maxLength() {
-            return model.maxLength();
-        }
-
-        @Override
-        public int hiddenWidth() {
-            return model.hiddenWidth();
+        PooledCapture(TextModel model, TextModel first) {
+            super(model, first);
         }
 
         @Override
@@ -163,7 +202,15 @@ final class XlConditioning {
 
         @Override
         public float[] encode(long[] ids, int sequences) {
-            Output out = model.encodeWithPooled(ids, sequences);
+            return keep(ids, sequences, model.encodeWithPooled(ids, sequences));
+        }
+
+        @Override
+        public float[] encode(long[] ids, int sequences, float[][] extraRows) {
+            return keep(ids, sequences, model.encodeWithPooled(ids, sequences, ownRows(extraRows)));
+        }
+
+        private float[] keep(long[] ids, int sequences, Output out) {
             int length = model.maxLength();
             int width = model.pooledWidth();
             for (int s = 0; s < sequences; s++) {
@@ -173,8 +220,10 @@ final class XlConditioning {
             return out.hidden();
         }
 
-        float[] pooledOf(long[] row) {
-            return pooled.computeIfAbsent(key(row), k -> model.encodeWithPooled(row, 1).pooled()).clone();
+        /** The pooled output of {@code row}, whose new ids (if any) are {@code embeddings}' rows. */
+        float[] pooledOf(long[] row, EmbeddingVocabulary embeddings) {
+            float[][] rows = embeddings.used() ? ownRows(embeddings.rows()) : new float[0][];
+            return pooled.computeIfAbsent(key(row), k -> model.encodeWithPooled(row, 1, rows).pooled()).clone();
         }
 
         private static List<Long> key(long[] ids) {
