@@ -94,7 +94,8 @@ class EmbeddingConditioningTest {
 
     @Test
     void bareAndBracketedTriggerWordsBecomeOneIdPerVector() {
-        // ids in name order from the vocabulary size: my-thing 2, style 3, xl-thing 2 (its width-8 variant)
+        // ids in name order from the vocabulary size: my-thing 2, style 3; not xl-thing, a pair of widths 12 and 8
+        // (A1111 registers an embedding whose widths sum to the model's: 20 is not 8)
         for (String prompt : List.of("a my-thing on a purple background", "a <my-thing> on a purple background")) {
             Model model = new Model(W);
             conditioner.condition(model, prompt, "");
@@ -106,10 +107,9 @@ class EmbeddingConditioningTest {
             assertEquals(VOCAB + 1, ids[3], prompt);
             assertArrayEquals(rest, java.util.Arrays.copyOfRange(ids, 4, 4 + rest.length), prompt);
             float[][] rows = model.rows.get(0);
-            assertEquals(7, rows.length);
+            assertEquals(5, rows.length);
             assertArrayEquals(vectors(2, W, 100)[1], rows[1]);
             assertArrayEquals(vectors(3, W, 200)[0], rows[2]);
-            assertArrayEquals(vectors(2, W, 300)[0], rows[5], "the SDXL pair's variant of this width");
         }
     }
 
@@ -128,6 +128,16 @@ class EmbeddingConditioningTest {
         assertEquals("prompt", e.field());
         assertTrue(e.getMessage().contains("1024") && e.getMessage().contains(" " + W + " wide"), e.getMessage());
         assertTrue(e.getMessage().contains("sd2-thing.safetensors"), e.getMessage());
+    }
+
+    /** An SDXL pair (clip_l + clip_g) on a one-encoder model: A1111 skips it, a prompt naming it is a 400. */
+    @Test
+    void anSdxlPairOnAOneEncoderModelNamesBothWidths() {
+        InvalidRequestException e = assertThrows(InvalidRequestException.class,
+                () -> conditioner.condition(new Model(W), "a xl-thing", ""));
+        assertEquals("prompt", e.field());
+        assertTrue(e.getMessage().contains("12 and " + W) && e.getMessage().contains(" is " + W + " wide"),
+                e.getMessage());
     }
 
     @Test
