@@ -249,4 +249,34 @@ class XlTextualInversionToyWorldTest {
             Files.delete(file);
         }
     }
+
+    /**
+     * A two-vector pair whose vectors are each encoder's rows of "orange" and "star" conditions exactly as the words
+     * do: hidden states of both encoders side by side and text_embeds, also on a float16 folder whose weights are in
+     * Optimum's model.onnx_data (the table is read from there and inlined with the new rows).
+     */
+    @Test
+    void aTwoVectorPairConditionsAsItsWords() throws Exception {
+        Path fp16 = ToyWorld.ensure(Path.of("target", "toy-world-xlti-fp16-data"), ToyWorldOptions.sdxl()
+                .withPrecision(ToyWorldOptions.Precision.FLOAT16).withWeights(ToyWorldOptions.WeightsLayout.ONNX_DATA));
+        Path file = embeddings.resolve("two-thing.safetensors");
+        Map<String, Fixtures.T> tensors = new LinkedHashMap<>();
+        tensors.put("clip_l", Fixtures.T.f32(new float[][] {rows(tableL, L, "orange"), rows(tableL, L, "star")}));
+        tensors.put("clip_g", Fixtures.T.f32(new float[][] {rows(tableG, G, "orange"), rows(tableG, G, "star")}));
+        Fixtures.safetensors(file, tensors, null);
+        try (OnnxModel half = new OnnxModel(ModelFolder.open(fp16), new OnnxRuntime(OnnxRuntime.Device.CPU))) {
+            for (OnnxModel m : java.util.List.of(model, half)) {
+                io.jdiffusion.api.Conditioning words = conditioner.condition(m.textModel(1),
+                        "a orange star on a purple background", "blurry");
+                io.jdiffusion.api.Conditioning pair = conditioner.condition(m.textModel(1),
+                        "a two-thing on a purple background", "blurry");
+                assertEquals(words.width(), pair.width());
+                assertArrayEquals(words.positive(), pair.positive(), 1e-3f, m.id());
+                assertArrayEquals(words.pooled(), pair.pooled(), 1e-3f, m.id());
+                assertArrayEquals(words.negative(), pair.negative(), 0f, m.id());
+            }
+        } finally {
+            Files.delete(file);
+        }
+    }
 }
