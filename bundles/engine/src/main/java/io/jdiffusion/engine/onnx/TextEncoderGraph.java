@@ -75,13 +75,7 @@ public final class TextEncoderGraph {
         if (inits.containsKey(TABLE)) {
             return inits.get(TABLE);
         }
-        Set<String> ids = new HashSet<>();
-        ids.add("input_ids");
-        for (NodeProto n : g.getNodeList()) { // input_ids, possibly through a Cast
-            if (n.getOpType().equals("Cast") && n.getInputCount() == 1 && ids.contains(n.getInput(0))) {
-                ids.addAll(n.getOutputList());
-            }
-        }
+        Set<String> ids = idTensors(g.getNodeList(), Map.of("input_ids", 0)).keySet();
         for (NodeProto n : g.getNodeList()) {
             if (n.getOpType().equals("Gather") && n.getInputCount() == 2 && ids.contains(n.getInput(1))) {
                 TensorProto t = inits.get(n.getInput(0));
@@ -148,9 +142,37 @@ public final class TextEncoderGraph {
         return model.toBuilder().setGraph(gb).build();
     }
 
+    /** Ops that pass the ids on unchanged but for their shape or element type. */
+    private static final Set<String> PASS_IDS = Set.of("Cast", "Reshape", "Identity", "Squeeze", "Unsqueeze", "Flatten");
+
+    /**
+     * The tensors holding the ids, with their element types: the given ones and what Cast, Reshape and the like make
+     * of them. transformers' CLIPTextTransformer reads {@code input_ids.view(-1, S)} (a Reshape in torch.onnx exports)
+     * for both the token Gather and the pooling {@code .to(torch.int).argmax(-1)} (a Cast to int32, then ArgMax).
+     */
+    private static Map<String, Integer> idTensors(List<NodeProto> nodes, Map<String, Integer> start) {
+        Map<String, Integer> ids = new HashMap<>(start);
+        for (NodeProto n : nodes) { // node order is topological
+            if (!PASS_IDS.contains(n.getOpType()) || n.getInputCount() < 1 || !ids.containsKey(n.getInput(0))
+                    || n.getOutputCount() != 1) {
+                continue;
+            }
+            int type = ids.get(n.getInput(0));
+            if (n.getOpType().equals("Cast")) {
+                for (ai.onnx.proto.OnnxMl.AttributeProto a : n.getAttributeList()) {
+                    if (a.getName().equals("to")) {
+                        type = (int) a.getI();
+                    }
+                }
+            }
+            ids.put(n.getOutput(0), type);
+        }
+        return ids;
+    }
+
     /**
      * CLIP pools the state at {@code argmax(input_ids)}, the EOS token, which has the largest id of the
-     * vocabulary; the new ids are larger still. Each ArgMax that reads the ids (directly or through a Cast)
+     * vocabulary; the new ids are larger still. Each ArgMax that reads the ids (directly or through a Cast, Reshape...)
      * reads them with the new ids set to 0 instead, as A1111 feeds 0 where an embedding goes.
      */
     private static void hideExtraIdsFromArgMax(GraphProto.Builder g, int vocab) {
@@ -160,15 +182,7 @@ public final class TextEncoderGraph {
                 idTypes.put(in.getName(), in.getType().getTensorType().getElemType());
             }
         }
-        for (NodeProto n : g.getNodeList()) {
-            if (n.getOpType().equals("Cast") && n.getInputCount() == 1 && idTypes.containsKey(n.getInput(0))) {
-                for (ai.onnx.proto.OnnxMl.AttributeProto a : n.getAttributeList()) {
-                    if (a.getName().equals("to")) {
-                        idTypes.put(n.getOutput(0), (int) a.getI());
-                    }
-                }
-            }
-        }
+        idTypes = idTensors(g.getNodeList(), idTypes);
         // one pass in node order, so each new pair of nodes lands right before the ArgMax that reads it
         List<NodeProto> nodes = new ArrayList<>();
         int count = 0;
