@@ -9,7 +9,7 @@
   const FIELD_INPUTS = {
     prompt: "prompt", negative_prompt: "negative-prompt", sampler: "sampler", schedule: "schedule",
     steps: "steps", cfg_scale: "cfg-scale", seed: "seed", width: "width", height: "height",
-    batch_size: "batch-size", model: "model",
+    batch_size: "batch-size", model: "model", clip_skip: "clip-skip",
     init_image: "init-image", strength: "strength", resize_mode: "resize-mode", mask: "mask-image", mask_blur: "mask-blur",
     depth_map: "depth-map",
     inpainting_fill: "inpainting-fill", paste_back: "paste-back",
@@ -294,6 +294,9 @@
       batch_size: readNumber("batch-size"),
       model: $("model").value || undefined,
     };
+    // A1111 writes "Clip skip" only when it is not 1 (the last layer, the server's default): send it likewise
+    const clipSkip = readNumber("clip-skip");
+    if (clipSkip !== undefined && clipSkip !== 1) body.clip_skip = clipSkip;
     const seed = $("seed").value.trim();
     if (seed !== "") body.seed = seed; // a string keeps all 64 bits
     if (state.mode === "img2img" || state.mode === "inpaint" || state.mode === "depth2img") {
@@ -700,7 +703,7 @@
   // ---------------------------------------------------------------- wiring
 
   function init() {
-    ["steps", "cfg-scale", "width", "height", "batch-size", "strength", "mask-blur", "brush-size"].forEach(pairSlider);
+    ["steps", "cfg-scale", "clip-skip", "width", "height", "batch-size", "strength", "mask-blur", "brush-size"].forEach(pairSlider);
     wireInitImage();
     wireDepth();
     ["width", "height"].forEach(snapSize);

@@ -10,6 +10,8 @@ import ai.onnxruntime.TensorInfo;
 import ai.onnxruntime.providers.OrtCUDAProviderOptions;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.jdiffusion.api.cuda.CudaOptions;
+import io.jdiffusion.api.service.InvalidRequestException;
+import io.jdiffusion.api.service.UnetBench;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.FloatBuffer;
@@ -17,6 +19,7 @@ import java.nio.LongBuffer;
 import java.nio.IntBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
@@ -35,7 +38,8 @@ import java.util.stream.Stream;
  * peak resident memory, and a JSON summary as the last line. Speed is measured here, never in tests.
  */
 final class BenchCommand {
-    static final Set<String> VALUED = Set.of("device", "cuda-option", "calls", "warmup", "size", "unet-width");
+    static final Set<String> VALUED = Set.of("device", "cuda-option", "calls", "warmup", "size", "unet-width", "model",
+            "bundles", "plugins", "timeout");
     static final Set<String> FLAGS = Set.of("debug", "no-synthetic");
     /** One sampling step with classifier-free guidance: the UNet sees the negative and the positive prompt. */
     static final int BATCH = 2;
@@ -66,6 +70,13 @@ final class BenchCommand {
         int warmup = atLeast(a, "warmup", 1, 0);
         int size = atLeast(a, "size", 512, 64);
         if (size % 64 != 0) throw new UsageException("--size must be a multiple of 64 (three 2x downsamplings of the latents), got " + size);
+        Path model = a.path("model");
+        if (model != null) {
+            if (!Files.isDirectory(model)) throw new UsageException("--model: not a folder: " + model);
+            // the model's own default resolution unless --size says otherwise
+            return new BenchCommand(System.out, cuda, calls, warmup, size / 8)
+                    .benchModel(a, device, model.toAbsolutePath().normalize(), a.has("size") ? size : null);
+        }
         int width = atLeast(a, "unet-width", 320, 32);
         if (width % 32 != 0) throw new UsageException("--unet-width must be a multiple of 32 (GroupNorm's 32 groups), got " + width);
         return new BenchCommand(System.out, cuda, calls, warmup, size / 8).bench(device, size, width, !a.has("no-synthetic"));
@@ -78,22 +89,31 @@ final class BenchCommand {
         return v;
     }
 
-    private int bench(String device, int size, int width, boolean synthetic) throws Exception {
+    /** CUDA first where it loads, then the CPU; {@code --device cuda} also times the CPU, for the ratio. */
+    private List<String> providers(String device, String cudaProblem) {
         List<String> providers = new ArrayList<>();
         if (!device.equals("cuda")) providers.add("CPU");
-        String cudaProblem = null;
         if (!device.equals("cpu")) {
-            cudaProblem = cudaProblem();
             if (cudaProblem == null) providers.add(0, "CUDA");
             if (device.equals("cuda")) providers.add("CPU"); // the ratio needs both, measured in this run
         }
-        out.printf(Locale.ROOT, "jdiffusion bench: %dx%d images (latents %dx%d), %d timed UNet calls after %d warm-up, batch %d"
-                + " per call (classifier-free guidance: one call = one sampling step)%n", size, size, latent, latent, calls, warmup, BATCH);
+        return providers;
+    }
+
+    private void printCuda(String device, String cudaProblem) {
         if (cudaProblem != null) {
             out.println("CUDA: unavailable, " + cudaProblem);
         } else if (!device.equals("cpu")) {
             out.println("CUDA: loads" + (cuda.isEmpty() ? "" : " (options " + cuda + ")"));
         }
+    }
+
+    private int bench(String device, int size, int width, boolean synthetic) throws Exception {
+        String cudaProblem = device.equals("cpu") ? null : cudaProblem();
+        List<String> providers = providers(device, cudaProblem);
+        out.printf(Locale.ROOT, "jdiffusion bench: %dx%d images (latents %dx%d), %d timed UNet calls after %d warm-up, batch %d"
+                + " per call (classifier-free guidance: one call = one sampling step)%n", size, size, latent, latent, calls, warmup, BATCH);
+        printCuda(device, cudaProblem);
 
         Path toy = Launch.toyWorld().resolve("unet/model.onnx");
         out.println("toy world UNet: " + toy);
@@ -113,6 +133,12 @@ final class BenchCommand {
                 deleteTree(dir);
             }
         }
+        return finish(device, providers, size, cudaProblem, null);
+    }
+
+    /** Ratios, peak memory and the JSON summary line; the exit code. */
+    private int finish(String device, List<String> providers, int size, String cudaProblem, Map<String, Object> model)
+            throws IOException {
         printRatios(providers);
         // Linux updates VmHWM lazily (per-thread RSS counters are folded in later), so a VmRSS sample taken
         // above can exceed it: the peak is the larger of the two
@@ -122,11 +148,81 @@ final class BenchCommand {
         summary.put("size", size);
         summary.put("batch", BATCH);
         summary.put("calls", calls);
+        if (model != null) summary.put("model", model);
         summary.put("results", results);
         summary.put("peak_rss_mb", peakKb / 1024);
         if (cudaProblem != null) summary.put("cuda_unavailable", cudaProblem);
         out.println(new ObjectMapper().writeValueAsString(summary));
         return device.equals("cuda") && cudaProblem != null ? 1 : 0;
+    }
+
+    /**
+     * {@code --model DIR}: that folder's UNet, loaded and called by the engine bundle ({@link UnetBench}: the
+     * engine's loader and UNet call, so float16, SDXL's extra inputs and 5/9-channel UNets are fed as in
+     * generation), at the model's default resolution or {@code --size}.
+     */
+    private int benchModel(Args a, String device, Path dir, Integer size) throws Exception {
+        String cudaProblem = device.equals("cpu") ? null : cudaProblem();
+        List<String> providers = providers(device, cudaProblem);
+        Map<String, String> p = new java.util.HashMap<>();
+        p.put("sd.device", "cpu"); // the engine's own generation runtime stays idle; the bench opens its own
+        p.putAll(cuda.toProperties());
+        p.put("sd.http.enabled", "false");
+        p.put("sd.model", dir.toString());
+        try (SdRuntime runtime = Launch.boot(a, p)) {
+            Integer timeout = a.integer("timeout");
+            int seconds = timeout == null ? 60 : timeout;
+            UnetBench bench = runtime.awaitService(UnetBench.class, Duration.ofSeconds(seconds));
+            if (bench == null) {
+                System.err.println("error: the engine did not start within " + seconds + " s");
+                return 1;
+            }
+            Map<String, Object> described = null;
+            for (String provider : providers) {
+                // what the engine loaded, read before the timing closes it: [description, actual provider]
+                Object[] seen = new Object[2];
+                Map<String, Object> r = time(dir.getFileName().toString(), provider, () -> {
+                    UnetBench.Loaded loaded;
+                    try {
+                        loaded = bench.load(dir, provider, size);
+                    } catch (InvalidRequestException e) {
+                        // the exception's message starts with its field; say it as the option instead
+                        String why = e.getMessage().substring(e.getMessage().indexOf(": ") + 2);
+                        throw new UsageException("--" + ("size".equals(e.field()) ? "size" : "model") + ": " + why);
+                    }
+                    seen[0] = loaded.describe();
+                    seen[1] = loaded.provider();
+                    return new Timed() {
+                        public void step() {
+                            loaded.step();
+                        }
+
+                        public void close() {
+                            loaded.close();
+                        }
+                    };
+                }, 0, () -> {
+                    @SuppressWarnings("unchecked")
+                    Map<String, Object> d = (Map<String, Object>) seen[0];
+                    if (results.isEmpty()) { // the first provider: say what is timed, once
+                        int side = ((Number) d.get("width")).intValue();
+                        out.printf(Locale.ROOT, "jdiffusion bench: %dx%d images, %d timed sampling steps after %d warm-up,"
+                                + " batch %d per step (classifier-free guidance)%n", side, side, calls, warmup, BATCH);
+                        printCuda(device, cudaProblem);
+                        out.println("model " + dir + ": " + d.get("family") + " " + d.get("dtype") + ", UNet in_channels "
+                                + d.get("in_channels") + ", inputs " + d.get("inputs") + ", "
+                                + d.get("unet_calls_per_step") + " UNet call(s) per step");
+                    }
+                });
+                @SuppressWarnings("unchecked")
+                Map<String, Object> d = (Map<String, Object>) seen[0];
+                r.put("dtype", d.get("dtype"));
+                if (!provider.equals(seen[1])) r.put("provider", seen[1]); // CUDA fell back to the CPU at load
+                if (described == null) described = d;
+            }
+            int side = described == null ? size == null ? 0 : size : ((Number) described.get("width")).intValue();
+            return finish(device, providers, side, cudaProblem, described);
+        }
     }
 
     /** Null when the CUDA provider can be appended (its library and CUDA's load), else why not, in one line. */
@@ -146,48 +242,88 @@ final class BenchCommand {
         }
     }
 
-    private void time(String model, Path file, String provider, double flopsPerCall) throws OrtException {
-        long t0 = System.nanoTime();
-        try (OrtSession.SessionOptions o = new OrtSession.SessionOptions()) {
-            o.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
-            if (provider.equals("CUDA")) addCuda(o);
-            try (OrtSession s = env.createSession(file.toString(), o)) {
-                double loadMs = (System.nanoTime() - t0) / 1e6;
-                Map<String, OnnxTensor> in = inputs(s);
+    /** One timed thing: a step (one UNet call of batch 2, or what the engine does for one sampling step). */
+    private interface Timed extends AutoCloseable {
+        void step() throws Exception;
+
+        @Override
+        void close() throws Exception;
+    }
+
+    private interface Opener {
+        Timed open() throws Exception;
+    }
+
+    /** A UNet graph opened directly on ONNX Runtime, fed random inputs of its declared types ({@link #inputs}). */
+    private void time(String model, Path file, String provider, double flopsPerCall) throws Exception {
+        time(model, provider, () -> {
+            OrtSession.SessionOptions o = new OrtSession.SessionOptions();
+            try {
+                o.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+                if (provider.equals("CUDA")) addCuda(o);
+                OrtSession s = env.createSession(file.toString(), o);
+                Map<String, OnnxTensor> in;
                 try {
-                    for (int i = 0; i < warmup; i++) call(s, in);
-                    double total = 0;
-                    double min = Double.MAX_VALUE;
-                    for (int i = 0; i < calls; i++) {
-                        long c0 = System.nanoTime();
-                        call(s, in);
-                        double ms = (System.nanoTime() - c0) / 1e6;
-                        total += ms;
-                        min = Math.min(min, ms);
-                    }
-                    double mean = total / calls;
-                    Map<String, Object> r = new LinkedHashMap<>();
-                    r.put("model", model);
-                    r.put("provider", provider);
-                    r.put("load_ms", round(loadMs));
-                    r.put("ms_per_call", round(mean));
-                    r.put("min_ms_per_call", round(min));
-                    r.put("steps_per_s", round(1000 / mean));
-                    String tflops = "";
-                    if (flopsPerCall > 0) {
-                        r.put("tflops", round(flopsPerCall / (mean / 1000) / 1e12));
-                        tflops = String.format(Locale.ROOT, "   %.2f TFLOP/s", flopsPerCall / (mean / 1000) / 1e12);
-                    }
-                    long rssKb = procStatusKb("VmRSS");
-                    maxRssKb = Math.max(maxRssKb, rssKb);
-                    r.put("rss_mb", rssKb / 1024);
-                    results.add(r);
-                    out.printf(Locale.ROOT, "  %-4s  load %8.0f ms   UNet %9.2f ms/call (min %.2f)   %8.3f steps/s%s%n",
-                            provider, loadMs, mean, min, 1000 / mean, tflops);
-                } finally {
-                    in.values().forEach(OnnxTensor::close);
+                    in = inputs(s);
+                } catch (OrtException | RuntimeException e) {
+                    s.close();
+                    throw e;
                 }
+                return new Timed() {
+                    public void step() throws OrtException {
+                        call(s, in);
+                    }
+
+                    public void close() throws OrtException {
+                        in.values().forEach(OnnxTensor::close);
+                        s.close();
+                        o.close();
+                    }
+                };
+            } catch (OrtException | RuntimeException e) {
+                o.close();
+                throw e;
             }
+        }, flopsPerCall, () -> { });
+    }
+
+    /** Loads (timed), runs the warm-up steps, times the steps, prints one line and adds a result. */
+    private Map<String, Object> time(String model, String provider, Opener opener, double flopsPerCall, Runnable loaded)
+            throws Exception {
+        long t0 = System.nanoTime();
+        try (Timed t = opener.open()) {
+            double loadMs = (System.nanoTime() - t0) / 1e6;
+            loaded.run();
+            for (int i = 0; i < warmup; i++) t.step();
+            double total = 0;
+            double min = Double.MAX_VALUE;
+            for (int i = 0; i < calls; i++) {
+                long c0 = System.nanoTime();
+                t.step();
+                double ms = (System.nanoTime() - c0) / 1e6;
+                total += ms;
+                min = Math.min(min, ms);
+            }
+            double mean = total / calls;
+            Map<String, Object> r = new LinkedHashMap<>();
+            r.put("model", model);
+            r.put("provider", provider);
+            r.put("load_ms", round(loadMs));
+            r.put("ms_per_call", round(mean));
+            r.put("min_ms_per_call", round(min));
+            r.put("steps_per_s", round(1000 / mean));
+            String tflops = "";
+            if (flopsPerCall > 0) {
+                r.put("tflops", round(flopsPerCall / (mean / 1000) / 1e12));
+                tflops = String.format(Locale.ROOT, "   %.2f TFLOP/s", flopsPerCall / (mean / 1000) / 1e12);
+            }
+            long rssKb = procStatusKb("VmRSS");
+            maxRssKb = Math.max(maxRssKb, rssKb);
+            r.put("rss_mb", rssKb / 1024);
+            results.add(r);
+            out.printf(Locale.ROOT, "  %-4s  load %8.0f ms   UNet %9.2f ms/call (min %.2f)   %8.3f steps/s%s%n",
+                    provider, loadMs, mean, min, 1000 / mean, tflops);
+            return r;
         }
     }
 
@@ -250,7 +386,7 @@ final class BenchCommand {
                 lines.add(String.format(Locale.ROOT, "synthetic SD-1.5 UNet / toy world on %s: %.1fx the time per call", p, syn / toy));
             }
         }
-        for (String m : List.of("toy-world", "synthetic-sd15")) {
+        for (String m : results.stream().map(r -> (String) r.get("model")).distinct().toList()) {
             Double cpu = msPerCall(m, "CPU");
             Double gpu = msPerCall(m, "CUDA");
             if (cpu != null && gpu != null) {

@@ -43,7 +43,9 @@ public final class Main {
                 --device auto|cpu|cuda   auto: the CPU, and CUDA where it loads; cuda: CUDA and the CPU,
                                       exit 1 when CUDA does not load; cpu: the CPU only (default auto)
                 --cuda-option KEY=VALUE  as for serve (repeatable)
-                --size PX             image side, a multiple of 64 (default 512)
+                --model DIR           time this model folder's UNet instead (its dtype and extra inputs, as
+                                      the engine calls it; SDXL, float16, depth and inpainting UNets)
+                --size PX             image side, a multiple of 64 (default 512; with --model, the model's)
                 --calls N  --warmup N timed calls (default 5) after warm-up calls (default 1)
                 --unet-width N        the synthetic UNet's first block channels (default 320: SD 1.5)
                 --no-synthetic        the toy world only

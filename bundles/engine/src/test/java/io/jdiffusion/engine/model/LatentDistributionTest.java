@@ -80,7 +80,7 @@ class LatentDistributionTest {
     }
 
     /** The toy encoder's output renamed and concatenated with a constant log-variance: Optimum's output. */
-    private static ModelProto withLogVariance(ModelProto m) {
+    static ModelProto withLogVariance(ModelProto m) {
         OnnxMl.GraphProto.Builder g = m.getGraph().toBuilder();
         for (int i = 0; i < g.getNodeCount(); i++) {
             NodeProto n = g.getNode(i);

@@ -27,6 +27,14 @@ import org.osgi.service.component.annotations.Component;
  * After decoding, the original pixels are pasted back outside the mask through its blurred edge (A1111's
  * overlay) unless {@code paste_back} is 0.
  *
+ * <p>Draws from the image's generator (they matter where the VAE encoder returns the latent distribution: each
+ * encode then samples it with one draw of the latent shape, see {@link ModeContext#encodeImage}): on an inpainting
+ * UNet exactly {@code StableDiffusionInpaintPipeline}'s order: below strength 1 the init image's encode, the start
+ * noise, then the masked image's encode ({@code prepare_latents}, then {@code prepare_mask_latents}); at strength 1
+ * the start noise, then the masked image's encode (the init image is not encoded). On an ordinary UNet: the init
+ * image's encode (as {@code inpainting_fill} prepared it), then the start noise, as img2img; A1111 samples that
+ * posterior from torch's global RNG, outside the seed, so no order reproduces it there.
+ *
  * <p>Inputs: {@code init_image}, {@code mask} (white = repaint, black = keep; of the init image's size; both
  * fitted to the request's size by the engine under {@code resize_mode}), {@code strength}, {@code mask_blur},
  * {@code inpainting_fill}, {@code paste_back}.
@@ -115,22 +123,33 @@ public class InpaintMode implements GenerationMode {
         boolean pasteBack = number(context.inputs(), PASTE_BACK, 1) >= 0.5;
         float[] overlay = Mask.overlay(blurred);
 
-        float[] encoded = context.encodeImage(fill.fillImage(init, blurred));
-        // the seed's noise: A1111 draws "latent noise" with the image's seed, i.e. the same values as the start noise
-        float[] noise = context.noise().randn(encoded.length);
-        float[] original = fill.startLatents(encoded, latentMask, noise);
         int steps = context.plan().steps();
         double strength = number(context.inputs(), STRENGTH, DEFAULT_STRENGTH);
         int startStep = DenoisingStrength.startStep(steps, strength);
         boolean inpaintingUnet = context.unetExtraChannels() == INPAINTING_UNET_EXTRA;
-        float[] latents = original;
+        // The order of the image generator's draws matters where the VAE encoder gives the latent distribution:
+        // each encode then takes one randn of the latent shape (ModeContext.encodeImage) before what follows.
+        float[] original; // the start latents before noising: the (filled) init image's, or null where unused
+        float[] latents;
         if (inpaintingUnet && strength == 1.0) {
-            // diffusers' inpaint prepare_latents at is_strength_max: pure noise times init_noise_sigma, no image
+            // diffusers' inpaint prepare_latents at is_strength_max on a 9-channel UNet (return_image_latents is
+            // false): the init image is not encoded at all; the first draw is the noise, times init_noise_sigma
+            original = null;
+            float[] noise = context.noise().randn(latentLength(context));
             latents = new float[noise.length];
             for (int i = 0; i < noise.length; i++) latents[i] = (float) (noise[i] * context.plan().initNoiseSigma());
-        } else if (startStep < steps) {
-            latents = context.sampler().addNoise(original, noise, context.plan(), startStep);
+        } else {
+            // below strength 1 (and always on a 4-channel UNet): encode, then the noise, as diffusers'
+            // prepare_latents (_encode_vae_image, then randn_tensor). On the 4-channel path A1111 samples the VAE
+            // posterior from torch's global RNG instead, which no seed reproduces: we keep diffusers' order there
+            // too, so with a distribution encoder the start noise is the seed's second draw, not its first.
+            float[] encoded = context.encodeImage(fill.fillImage(init, blurred));
+            // A1111 draws "latent noise" with the image's seed, i.e. the same values as the start noise
+            float[] noise = context.noise().randn(encoded.length);
+            original = fill.startLatents(encoded, latentMask, noise);
+            latents = startStep < steps ? context.sampler().addNoise(original, noise, context.plan(), startStep) : original;
         }
+        // diffusers' prepare_mask_latents comes after prepare_latents: the masked image is encoded last
         float[] unetExtra = inpaintingUnet ? InpaintingConditioning.channels(init, blurred, f, context::encodeImage) : null;
         ImageHooks hooks = new ImageHooks() {
             @Override
@@ -145,6 +164,13 @@ public class InpaintMode implements GenerationMode {
             }
         };
         return new ModeStart(latents, startStep, hooks, unetExtra);
+    }
+
+    /** Values in one image's latents: the product of {@link ModeContext#latentShape()}. */
+    private static int latentLength(ModeContext context) {
+        int n = 1;
+        for (int d : context.latentShape()) n *= d;
+        return n;
     }
 
     /** A1111's overlay: the result inside the overlay mask ({@link Mask#overlay}), the original pixels outside it. */
