@@ -1,7 +1,7 @@
 package io.jdiffusion.api;
 
 /**
- * Estimates a depth map from an image (since 1.3), as MiDaS / DPT do for Stable Diffusion 2 depth: relative
+ * Estimates a depth map from an image (since 1.4), as MiDaS / DPT do for Stable Diffusion 2 depth: relative
  * inverse depth, larger = nearer, at the estimator's own resolution. The depth mode resizes and normalises the
  * map itself, so an estimator need not care about scale or offset.
  *

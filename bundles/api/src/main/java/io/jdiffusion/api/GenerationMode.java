@@ -30,7 +30,7 @@ public interface GenerationMode {
 
     /**
      * Image inputs that must arrive with the same pixel size as another image input, checked before both are
-     * fitted to the request's size (since 1.3): key = the input, value = the input it must match, e.g. an
+     * fitted to the request's size (since 1.4): key = the input, value = the input it must match, e.g. an
      * inpainting mask drawn on its init image. The engine refuses a mismatch with a 400 naming the key.
      */
     default Map<String, String> sameSizeImages() {
@@ -56,7 +56,7 @@ public interface GenerationMode {
 
     /**
      * Whether this mode runs on a UNet that takes {@code extraChannels} input channels beyond the
-     * latents (since 1.2): 0 for an ordinary UNet, 1 for a depth UNet (SD 2 depth), 5 for an
+     * latents (since 1.4): 0 for an ordinary UNet, 1 for a depth UNet (SD 2 depth), 5 for an
      * inpainting UNet (mask + masked-image latents). A mode that accepts extra channels must
      * supply them in {@link ModeStart#unetExtra()}. The engine refuses the request with a 400 on
      * field {@code model} when this answers false.
@@ -95,7 +95,7 @@ public interface GenerationMode {
         }
 
         /**
-         * Input channels the model's UNet takes beyond {@link #latentShape()}'s (since 1.2): 0, 1 (depth)
+         * Input channels the model's UNet takes beyond {@link #latentShape()}'s (since 1.4): 0, 1 (depth)
          * or 5 (inpainting); see {@link GenerationMode#acceptsUnetChannels}.
          */
         default int unetExtraChannels() {
@@ -103,7 +103,7 @@ public interface GenerationMode {
         }
 
         /**
-         * The depth estimator for this request's model (since 1.3): the model folder's {@code depth_estimator}
+         * The depth estimator for this request's model (since 1.4): the model folder's {@code depth_estimator}
          * when it has one (Stable Diffusion 2 depth does), else one a plugin registered, else null (then a depth
          * mode needs a depth map from the user).
          */
@@ -117,7 +117,7 @@ public interface GenerationMode {
      * denoising at all: the latents are decoded as they are (img2img at strength 0).
      *
      * @param hooks     per-image hooks (since 1.1), or null for none
-     * @param unetExtra channels appended after the latents to every UNet input (since 1.2), as diffusers'
+     * @param unetExtra channels appended after the latents to every UNet input (since 1.4), as diffusers'
      *                  depth and inpainting pipelines concatenate them: {@code [1, unetExtraChannels, h, w]}
      *                  flat at latent size (the engine repeats them for each guidance pass), or null for none
      */

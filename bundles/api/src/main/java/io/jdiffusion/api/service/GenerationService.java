@@ -31,7 +31,7 @@ public interface GenerationService {
     }
 
     /**
-     * The depth a depth mode would use for an image (since 1.2), for a preview: the model's depth estimator (or
+     * The depth a depth mode would use for an image (since 1.3), for a preview: the model's depth estimator (or
      * a plugin's) run on {@code image} (base64 PNG/JPEG, a data: URL allowed), normalised to 0..255 with white =
      * near, as a grey PNG at the estimator's resolution.
      *
