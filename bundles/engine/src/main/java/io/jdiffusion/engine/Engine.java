@@ -239,11 +239,17 @@ public class Engine implements GenerationService, SamplerTracer {
         RequestValidator.params(mode.id(), mode.service().parameters(), r.params());
         int defaultSide = defaultSide(modelId);
         checkUnetChannels(mode, configExtraChannels(modelId), modelId);
-        int width = RequestValidator.side("width", r.width(), defaultSide);
-        int height = RequestValidator.side("height", r.height(), defaultSide);
-        // images a mode takes (img2img's init_image) arrive decoded and fitted to width x height
-        Map<String, Object> modeInputs = io.jdiffusion.engine.image.ImageInputs.prepare(r.params(),
-                mode.service().imageInputs(), mode.service().sameSizeImages(), width, height);
+        // images a mode takes (img2img's init_image) arrive decoded and fitted to width x height; without a size
+        // the request takes its init image's, as diffusers' image pipelines do
+        Map<String, io.jdiffusion.api.RgbImage> images = io.jdiffusion.engine.image.ImageInputs.decode(r.params(),
+                mode.service().imageInputs(), mode.service().sameSizeImages());
+        io.jdiffusion.api.RgbImage sizing = images.containsKey("init_image") ? images.get("init_image")
+                : images.values().stream().findFirst().orElse(null);
+        int[] natural = sizing == null ? new int[] {defaultSide, defaultSide}
+                : io.jdiffusion.engine.image.ImageInputs.naturalSize(sizing, 64, RequestValidator.MAX_SIDE);
+        int width = RequestValidator.side("width", r.width(), natural[0]);
+        int height = RequestValidator.side("height", r.height(), natural[1]);
+        Map<String, Object> modeInputs = io.jdiffusion.engine.image.ImageInputs.fit(r.params(), images, width, height);
         mode.service().check(modeInputs);
         Map<String, Object> samplerParams = new LinkedHashMap<>();
         sampler.service().parameters().forEach(p -> {

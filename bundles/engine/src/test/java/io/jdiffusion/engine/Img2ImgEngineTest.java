@@ -146,6 +146,30 @@ class Img2ImgEngineTest {
         assertTrue(java.util.Arrays.equals(second.images().get(0), batch.images().get(1)));
     }
 
+    /** Without width and height the output takes the init image's size (sides down to a multiple of 64), as diffusers. */
+    @Test
+    void withoutASizeTheInitImageGivesIt() throws IOException {
+        int[][] cases = {{384, 256, 384, 256}, {500, 300, 448, 256}, {4096, 1024, 2048, 512}};
+        for (int[] c : cases) {
+            Map<String, Object> p = new LinkedHashMap<>();
+            p.put("init_image", Base64.getEncoder().encodeToString(png(c[0], c[1])));
+            p.put("strength", 0);
+            BufferedImage out = image(engine.generate(new GenerationRequest("img2img", "a red square", null, "euler",
+                    null, 1, 7.0, "1", null, null, null, null, p), null));
+            assertEquals(c[2] + "x" + c[3], out.getWidth() + "x" + out.getHeight(), c[0] + "x" + c[1]);
+        }
+        Map<String, Object> p = params(0);
+        BufferedImage asked = image(engine.generate(new GenerationRequest("img2img", "a red square", null, "euler",
+                null, 1, 7.0, "1", 128, 192, null, null, p), null));
+        assertEquals("128x192", asked.getWidth() + "x" + asked.getHeight(), "a size the request names wins");
+    }
+
+    private static byte[] png(int w, int h) throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ImageIO.write(new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB), "png", out);
+        return out.toByteArray();
+    }
+
     @Test
     void badInputsNameTheField() {
         Map<String, Object> noImage = new LinkedHashMap<>();

@@ -22,14 +22,19 @@ public final class ImageInputs {
      */
     public static Map<String, Object> prepare(Map<String, Object> inputs, Set<String> imageNames,
                                               Map<String, String> sameSize, int width, int height) {
-        if (imageNames.isEmpty()) {
-            return inputs;
-        }
-        ResizeMode resize = ResizeMode.parse(inputs.get(ResizeMode.FIELD));
+        return fit(inputs, decode(inputs, imageNames, sameSize), width, height);
+    }
+
+    /**
+     * The present image inputs decoded at their own size (a missing one is left to the mode's check()), an image
+     * whose size differs from the one it must match ({@code sameSize}) refused with a 400 naming it.
+     */
+    public static Map<String, RgbImage> decode(Map<String, Object> inputs, Set<String> imageNames,
+                                               Map<String, String> sameSize) {
         Map<String, RgbImage> decoded = new LinkedHashMap<>();
         for (String name : imageNames) {
             Object v = inputs.get(name);
-            if (v != null) { // a missing one: the mode's check() says whether it is required
+            if (v != null) {
                 decoded.put(name, v instanceof RgbImage r ? r : ImageDecoder.decode(name, v));
             }
         }
@@ -41,8 +46,32 @@ public final class ImageInputs {
                         + b.width() + "x" + b.height() + "; send it at the size of " + other);
             }
         });
+        return decoded;
+    }
+
+    /** {@code inputs} with each decoded image fitted to {@code width x height} under the request's resize mode. */
+    public static Map<String, Object> fit(Map<String, Object> inputs, Map<String, RgbImage> decoded, int width,
+                                          int height) {
+        if (decoded.isEmpty()) {
+            return inputs;
+        }
+        ResizeMode resize = ResizeMode.parse(inputs.get(ResizeMode.FIELD));
         Map<String, Object> out = new LinkedHashMap<>(inputs);
         decoded.forEach((name, img) -> out.put(name, resize.apply(img, width, height)));
         return out;
+    }
+
+    /**
+     * The output size of a request that names none but brings an image: the image's own, as diffusers' image
+     * pipelines keep it, each side rounded down to a multiple of {@code multiple} (ONNX UNets take latents whose
+     * sides divide by 8, so images whose sides divide by 64) and, above {@code max}, both sides scaled down alike.
+     *
+     * @return {@code {width, height}}
+     */
+    public static int[] naturalSize(RgbImage image, int multiple, int max) {
+        double scale = Math.min(1.0, (double) max / Math.max(image.width(), image.height()));
+        int w = Math.max(multiple, (int) (image.width() * scale) / multiple * multiple);
+        int h = Math.max(multiple, (int) (image.height() * scale) / multiple * multiple);
+        return new int[] {w, h};
     }
 }
