@@ -483,30 +483,6 @@ public class Engine implements GenerationService, SamplerTracer {
         if (loaded != null) {
             return loaded.textModel(1);
         }
-        io.jdiffusion.engine.model.ModelFolder folder = io.jdiffusion.engine.model.ModelFolder.read(models.known().get(id));
-        Map<String, Object> cfg = folder.readJsonIfPresent("text_encoder/config.json");
-        int maxLength = cfg.get("max_position_embeddings") instanceof Number n ? n.intValue() : 77;
-        int width = cfg.get("hidden_size") instanceof Number n ? n.intValue() : 0;
-        return new io.jdiffusion.api.TextModel() {
-            @Override
-            public Path tokenizerDir() {
-                return folder.tokenizerDir();
-            }
-
-            @Override
-            public int maxLength() {
-                return maxLength;
-            }
-
-            @Override
-            public int hiddenWidth() {
-                return width;
-            }
-
-            @Override
-            public float[] encode(long[] ids, int sequences) {
-                throw new IllegalStateException("model " + id + " is not loaded; token counting does not encode");
-            }
-        };
+        return io.jdiffusion.engine.model.ModelFolder.read(models.known().get(id)).unloadedTextModel();
     }
 }

@@ -94,6 +94,19 @@ public final class ModelFolder {
         return dir.resolve("tokenizer");
     }
 
+    /**
+     * The text side as far as the files tell it, without opening the encoder: enough to count tokens
+     * (tokenizer, sequence length from text_encoder/config.json else 77, width), which never encodes.
+     */
+    public io.jdiffusion.api.TextModel unloadedTextModel() {
+        Map<String, Object> cfg = readJsonIfPresent("text_encoder/config.json");
+        int maxLength = cfg.get("max_position_embeddings") instanceof Number n ? n.intValue() : 77;
+        int width = cfg.get("hidden_size") instanceof Number n ? n.intValue() : 0;
+        return new PlainTextModel(tokenizerDir(), maxLength, width, (ids, sequences) -> {
+            throw new IllegalStateException("model " + id + " is not loaded; token counting does not encode");
+        });
+    }
+
     public SchedulerConfig schedulerConfig() {
         return new SchedulerConfig(readJson("scheduler/scheduler_config.json"));
     }

@@ -179,27 +179,7 @@ public final class OnnxModel implements AutoCloseable {
         if (xlText != null) {
             return xlText; // SDXL: both encoders, penultimate hidden states, pooled text_embeds
         }
-        return new TextModel() {
-            @Override
-            public Path tokenizerDir() {
-                return folder.tokenizerDir();
-            }
-
-            @Override
-            public int maxLength() {
-                return maxLength;
-            }
-
-            @Override
-            public int hiddenWidth() {
-                return hiddenWidth;
-            }
-
-            @Override
-            public float[] encode(long[] ids, int sequences) {
-                return encodeText(ids, sequences);
-            }
-        };
+        return new PlainTextModel(folder.tokenizerDir(), maxLength, hiddenWidth, this::encodeText);
     }
 
     /**

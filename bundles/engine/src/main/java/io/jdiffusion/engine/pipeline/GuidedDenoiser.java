@@ -19,8 +19,12 @@ final class GuidedDenoiser implements Denoiser {
     private final List<ScheduledConditioning> schedule;
     private final double scale;
     private final int[] shape;
-    /** The mode's extra UNet channels (depth, inpainting mask + masked latents) at latent size, or null. */
-    private final float[] extra;
+    /**
+     * One UNet row, [latents | the mode's extra channels (depth, inpainting mask + masked latents)], the extra
+     * channels copied in once: each call copies only the latents. Null without extra channels.
+     */
+    private final float[] row;
+    /** Two rows for the guidance batch, built the same way; null when the passes run apart or unguided. */
     private final float[] batchedSample;
     /** Per conditioning, negative then positive as one UNet batch; made on first use. */
     private final Map<Conditioning, float[]> batchedHiddens = new IdentityHashMap<>();
@@ -50,13 +54,13 @@ final class GuidedDenoiser implements Denoiser {
             throw new IllegalArgumentException("the UNet of " + model.id() + " takes " + model.unetExtraChannels()
                     + " channels beyond the latents; the mode gave " + (extra == null ? 0 : extra.length) + " values");
         }
-        this.extra = extra;
         this.model = model;
         this.schedule = List.copyOf(schedule);
         this.scale = scale;
         this.shape = shape.clone();
-        int n = (shape[1] + extraChannels) * plane;
-        batchedSample = guided() && model.unetBatchesGuidance() ? new float[2 * n] : null;
+        float[] layout = concat(new float[shape[1] * plane], extra == null ? new float[0] : extra);
+        row = extra == null ? null : layout;
+        batchedSample = guided() && model.unetBatchesGuidance() ? concat(layout, layout) : null;
         int f = model.vaeFactor();
         timeIds = model.takesTextTimeInputs() ? XlConditioningInputs.timeIds(shape[2] * f, shape[3] * f) : null;
         batchedTimeIds = timeIds == null ? null : concat(timeIds, timeIds);
@@ -80,12 +84,7 @@ final class GuidedDenoiser implements Denoiser {
         Conditioning c = schedule.get(entry).conditioning();
         cond = c;
         if (batchedSample != null) {
-            batchedHidden = batchedHiddens.computeIfAbsent(c, k -> {
-                float[] both = new float[k.positive().length * 2];
-                System.arraycopy(k.negative(), 0, both, 0, k.positive().length);
-                System.arraycopy(k.positive(), 0, both, k.positive().length, k.positive().length);
-                return both;
-            });
+            batchedHidden = batchedHiddens.computeIfAbsent(c, k -> concat(k.negative(), k.positive()));
             // the pooled rows go in the same order as the hidden states: negative, then positive
             batchedPooled = c.pooled() == null ? null : concat(c.negativePooled(), c.pooled());
         }
@@ -121,22 +120,21 @@ final class GuidedDenoiser implements Denoiser {
         int w = shape[3];
         int tokens = cond.tokens();
         calls++;
-        float[] input = withExtra(modelInput);
-        if (!guided()) {
-            return model.unet(input, 1, h, w, timestep, cond.positive(), tokens, cond.pooled(), timeIds);
-        }
         int n = modelInput.length;
+        if (!guided()) {
+            return model.unet(oneRow(modelInput), 1, h, w, timestep, cond.positive(), tokens, cond.pooled(), timeIds);
+        }
         float[] uncond;
         float[] text;
         int textOffset;
         if (batchedSample != null) {
-            int rows = input.length;
-            System.arraycopy(input, 0, batchedSample, 0, rows);
-            System.arraycopy(input, 0, batchedSample, rows, rows);
+            System.arraycopy(modelInput, 0, batchedSample, 0, n);
+            System.arraycopy(modelInput, 0, batchedSample, batchedSample.length / 2, n);
             uncond = model.unet(batchedSample, 2, h, w, timestep, batchedHidden, tokens, batchedPooled, batchedTimeIds);
             text = uncond; // one output: unconditional rows first, then conditional
             textOffset = n;
         } else {
+            float[] input = oneRow(modelInput);
             uncond = model.unet(input, 1, h, w, timestep, cond.negative(), tokens, cond.negativePooled(), timeIds);
             text = model.unet(input, 1, h, w, timestep, cond.positive(), tokens, cond.pooled(), timeIds);
             textOffset = 0;
@@ -151,14 +149,12 @@ final class GuidedDenoiser implements Denoiser {
         return guided;
     }
 
-    /** The sampler's latents with the mode's extra channels appended along the channel axis (batch of 1). */
-    private float[] withExtra(float[] latents) {
-        if (extra == null) {
+    /** The UNet input for one pass: the latents themselves, or copied into {@link #row} before the extra channels. */
+    private float[] oneRow(float[] latents) {
+        if (row == null) {
             return latents;
         }
-        float[] both = new float[latents.length + extra.length];
-        System.arraycopy(latents, 0, both, 0, latents.length);
-        System.arraycopy(extra, 0, both, latents.length, extra.length);
-        return both;
+        System.arraycopy(latents, 0, row, 0, latents.length);
+        return row;
     }
 }
