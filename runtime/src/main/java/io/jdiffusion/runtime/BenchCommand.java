@@ -12,6 +12,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.jdiffusion.api.cuda.CudaOptions;
 import io.jdiffusion.api.service.InvalidRequestException;
 import io.jdiffusion.api.service.UnetBench;
+import io.jdiffusion.toyworld.SyntheticUnet;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.FloatBuffer;

@@ -68,6 +68,11 @@ final class Graph {
         return name;
     }
 
+    /** An initializer made elsewhere (e.g. one whose data lives in an external file). */
+    void initializer(TensorProto t) {
+        g.addInitializer(t);
+    }
+
     /** An int64 initializer. */
     String initLong(String name, long[] data, long... dims) {
         g.addInitializer(longTensor(name, data, dims));

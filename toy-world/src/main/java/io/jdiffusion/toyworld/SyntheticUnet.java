@@ -1,16 +1,8 @@
-package io.jdiffusion.runtime;
+package io.jdiffusion.toyworld;
 
-import ai.onnx.proto.OnnxMl.AttributeProto;
-import ai.onnx.proto.OnnxMl.GraphProto;
 import ai.onnx.proto.OnnxMl.ModelProto;
-import ai.onnx.proto.OnnxMl.NodeProto;
-import ai.onnx.proto.OnnxMl.OperatorSetIdProto;
 import ai.onnx.proto.OnnxMl.StringStringEntryProto;
 import ai.onnx.proto.OnnxMl.TensorProto;
-import ai.onnx.proto.OnnxMl.TensorShapeProto;
-import ai.onnx.proto.OnnxMl.TypeProto;
-import ai.onnx.proto.OnnxMl.ValueInfoProto;
-import com.google.protobuf.ByteString;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
@@ -34,17 +26,16 @@ import java.util.SplittableRandom;
  * <p>The graph has the inputs of a diffusers export ({@code sample} [B,4,H,W], {@code timestep} [1] float,
  * {@code encoder_hidden_states} [B,77,768]) and output {@code out_sample}. Weights go to an external-data
  * file beside {@code model.onnx} (3.4 GB at full width: protobuf files stop at 2 GB), written as they are
- * declared, so building takes seconds and little heap.
+ * declared, so building takes seconds and little heap. Nodes and small constants go through the toy world's
+ * {@link Graph}; only the large weights are written here, streamed to the external file.
  */
-final class SyntheticUnet {
-    static final int TEXT_WIDTH = 768;
-    static final int TOKENS = 77;
+public final class SyntheticUnet {
+    public static final int TEXT_WIDTH = 768;
+    public static final int TOKENS = 77;
     private static final int HEADS = 8;
     private static final int GROUPS = 32;
-    private static final int FLOAT = TensorProto.DataType.FLOAT_VALUE;
-    private static final int INT64 = TensorProto.DataType.INT64_VALUE;
 
-    private final GraphProto.Builder g = GraphProto.newBuilder().setName("synthetic_sd15_unet");
+    private final Graph g = new Graph("synthetic_sd15_unet");
     private final FileChannel weights;
     private final String weightsName;
     private final SplittableRandom random = new SplittableRandom(1234);
@@ -55,7 +46,6 @@ final class SyntheticUnet {
     private long parameters;
     /** Multiply-adds for one image (batch row) at the latent size {@link #build} was given. */
     private double macs;
-    private int counter;
 
     private SyntheticUnet(FileChannel weights, String weightsName) {
         this.weights = weights;
@@ -66,7 +56,7 @@ final class SyntheticUnet {
     }
 
     /** What was built: the model file, its parameter count and multiply-adds for one image at {@code latent}. */
-    record Built(Path model, long parameters, double macsPerImage) {
+    public record Built(Path model, long parameters, double macsPerImage) {
     }
 
     /**
@@ -76,7 +66,7 @@ final class SyntheticUnet {
      * @param latent the latent side the MAC count is for (64 for 512x512); the graph itself takes any size
      *               divisible by 8
      */
-    static Built write(Path dir, int base, int latent) throws IOException {
+    public static Built write(Path dir, int base, int latent) throws IOException {
         if (base < 32 || base % 32 != 0) {
             throw new IllegalArgumentException("the UNet width must be a multiple of 32 (GroupNorm's groups), got " + base);
         }
@@ -87,9 +77,8 @@ final class SyntheticUnet {
             SyntheticUnet u = new SyntheticUnet(ch, "weights.pb");
             u.build(base, latent);
             u.flush();
-            ModelProto m = ModelProto.newBuilder().setIrVersion(8).setProducerName("jdiffusion bench")
-                    .addOpsetImport(OperatorSetIdProto.newBuilder().setDomain("").setVersion(17))
-                    .setGraph(u.g).build();
+            ModelProto m = u.g.model("synthetic SD-1.5-shaped UNet, random weights, for speed only").toBuilder()
+                    .setProducerName("jdiffusion bench").build();
             try (OutputStream out = Files.newOutputStream(model)) {
                 m.writeTo(out);
             }
@@ -98,7 +87,7 @@ final class SyntheticUnet {
     }
 
     /** Parameters and multiply-adds of the graph {@link #write} would build, without writing anything. */
-    static Built count(int base, int latent) throws IOException {
+    public static Built count(int base, int latent) throws IOException {
         SyntheticUnet u = new SyntheticUnet(null, "weights.pb");
         u.build(base, latent);
         return new Built(null, u.parameters, u.macs);
@@ -109,10 +98,10 @@ final class SyntheticUnet {
     private void build(int base, int latent) throws IOException {
         int[] ch = {base, base * 2, base * 4, base * 4};
         boolean[] attn = {true, true, true, false};
-        g.addInput(valueInfo("sample", "batch", 4, "height", "width"));
-        g.addInput(valueInfo("timestep", 1));
-        g.addInput(valueInfo("encoder_hidden_states", "batch", TOKENS, TEXT_WIDTH));
-        g.addOutput(valueInfo("out_sample", "batch", 4, "height", "width"));
+        g.input("sample", Graph.FLOAT, "batch", 4, "height", "width");
+        g.input("timestep", Graph.FLOAT, 1);
+        g.input("encoder_hidden_states", Graph.FLOAT, "batch", TOKENS, TEXT_WIDTH);
+        g.output("out_sample", Graph.FLOAT, "batch", 4, "height", "width");
 
         String temb = timeEmbedding(base, base * 4);
         String tembAct = silu(temb);
@@ -146,7 +135,7 @@ final class SyntheticUnet {
         for (int level = 3; level >= 0; level--) {
             for (int i = 0; i < 3; i++) {
                 int sc = skipCh.pop();
-                x = op("Concat", new String[] {x, skips.pop()}, "axis", 1);
+                x = g.op("Concat", new String[] {x, skips.pop()}, "axis", 1);
                 x = resnet(x, c + sc, ch[level], tembAct, base * 4, res);
                 c = ch[level];
                 if (attn[level]) {
@@ -155,13 +144,13 @@ final class SyntheticUnet {
             }
             if (level > 0) {
                 res *= 2;
-                x = op("Resize", new String[] {x, "", floats(new float[] {1, 1, 2, 2}, 4)}, "mode", "nearest");
+                x = g.op("Resize", new String[] {x, "", g.floats(1, 1, 2, 2)}, "mode", "nearest");
                 x = conv(x, c, c, 3, 1, res);
             }
         }
         x = silu(groupNorm(x, c));
         String out = conv(x, c, 4, 3, 1, res);
-        node("Identity", "out_sample", new String[] {out});
+        g.opNamed("Identity", "out_sample", new String[] {out});
     }
 
     /** Sinusoidal embedding of the timestep (diffusers' Timesteps, flip_sin_to_cos), then linear, SiLU, linear. */
@@ -171,9 +160,9 @@ final class SyntheticUnet {
         for (int i = 0; i < half; i++) {
             freq[i] = (float) Math.exp(-Math.log(10000) * i / half);
         }
-        String t = op("Unsqueeze", new String[] {"timestep", longs(1)}); // [1,1]
-        String arg = op("Mul", new String[] {t, floats(freq, half)}); // [1,half]
-        String e = op("Concat", new String[] {op("Cos", new String[] {arg}), op("Sin", new String[] {arg})}, "axis", 1);
+        String t = g.op("Unsqueeze", new String[] {"timestep", g.longs(1)}); // [1,1]
+        String arg = g.op("Mul", new String[] {t, g.floats(freq)}); // [1,half]
+        String e = g.op("Concat", new String[] {g.op("Cos", new String[] {arg}), g.op("Sin", new String[] {arg})}, "axis", 1);
         String h = silu(linear(e, dim, embDim, 1));
         return linear(h, embDim, embDim, 1);
     }
@@ -181,25 +170,25 @@ final class SyntheticUnet {
     private String resnet(String x, int cin, int cout, String tembAct, int embDim, int res) throws IOException {
         String h = conv(silu(groupNorm(x, cin)), cin, cout, 3, 1, res);
         String t = linear(tembAct, embDim, cout, 1); // [1,cout]
-        h = op("Add", new String[] {h, op("Reshape", new String[] {t, longs(1, cout, 1, 1)})});
+        h = g.op("Add", new String[] {h, g.op("Reshape", new String[] {t, g.longs(1, cout, 1, 1)})});
         h = conv(silu(groupNorm(h, cout)), cout, cout, 3, 1, res);
         String skip = cin == cout ? x : conv(x, cin, cout, 1, 1, res);
-        return op("Add", new String[] {skip, h});
+        return g.op("Add", new String[] {skip, h});
     }
 
     private String transformer(String x, int c, int res) throws IOException {
         int n = res * res;
-        String shape = op("Shape", new String[] {x});
+        String shape = g.op("Shape", new String[] {x});
         String h = conv(groupNorm(x, c), c, c, 1, 1, res); // proj_in
-        h = op("Transpose", new String[] {op("Reshape", new String[] {h, longs(0, c, -1)})}, "perm", new long[] {0, 2, 1});
-        h = op("Add", new String[] {h, attention(layerNorm(h, c), null, c, n, n)});
-        h = op("Add", new String[] {h, attention(layerNorm(h, c), "encoder_hidden_states", c, n, TOKENS)});
+        h = g.op("Transpose", new String[] {g.op("Reshape", new String[] {h, g.longs(0, c, -1)})}, "perm", new long[] {0, 2, 1});
+        h = g.op("Add", new String[] {h, attention(layerNorm(h, c), null, c, n, n)});
+        h = g.op("Add", new String[] {h, attention(layerNorm(h, c), "encoder_hidden_states", c, n, TOKENS)});
         String ff = linear(layerNorm(h, c), c, c * 8, n); // GEGLU: half the projection gates the other half
         String[] parts = split(ff, c * 4);
-        ff = op("Mul", new String[] {parts[0], gelu(parts[1])});
-        h = op("Add", new String[] {h, linear(ff, c * 4, c, n)});
-        h = op("Reshape", new String[] {op("Transpose", new String[] {h}, "perm", new long[] {0, 2, 1}), shape});
-        return op("Add", new String[] {x, conv(h, c, c, 1, 1, res)}); // proj_out + residual
+        ff = g.op("Mul", new String[] {parts[0], gelu(parts[1])});
+        h = g.op("Add", new String[] {h, linear(ff, c * 4, c, n)});
+        h = g.op("Reshape", new String[] {g.op("Transpose", new String[] {h}, "perm", new long[] {0, 2, 1}), shape});
+        return g.op("Add", new String[] {x, conv(h, c, c, 1, 1, res)}); // proj_out + residual
     }
 
     /** Multi-head attention of {@code x} [B,n,c] to itself or to the text states [B,77,768]. */
@@ -209,19 +198,19 @@ final class SyntheticUnet {
         String q = heads(matmul(x, c, c, n), c);
         String k = heads(matmul(kv, kvIn, c, m), c);
         String v = heads(matmul(kv, kvIn, c, m), c);
-        String kt = op("Transpose", new String[] {k}, "perm", new long[] {0, 1, 3, 2});
+        String kt = g.op("Transpose", new String[] {k}, "perm", new long[] {0, 1, 3, 2});
         int d = c / HEADS;
-        String scores = op("Mul", new String[] {op("MatMul", new String[] {q, kt}), floats(new float[] {(float) (1 / Math.sqrt(d))}, 1)});
-        String out = op("MatMul", new String[] {op("Softmax", new String[] {scores}, "axis", -1), v});
+        String scores = g.op("Mul", new String[] {g.op("MatMul", new String[] {q, kt}), g.floats((float) (1 / Math.sqrt(d)))});
+        String out = g.op("MatMul", new String[] {g.op("Softmax", new String[] {scores}, "axis", -1), v});
         macs += 2.0 * n * m * c; // QK^T and attention x V
-        out = op("Transpose", new String[] {out}, "perm", new long[] {0, 2, 1, 3});
-        out = op("Reshape", new String[] {out, longs(0, 0, c)});
+        out = g.op("Transpose", new String[] {out}, "perm", new long[] {0, 2, 1, 3});
+        out = g.op("Reshape", new String[] {out, g.longs(0, 0, c)});
         return linear(out, c, c, n);
     }
 
     private String heads(String x, int c) {
-        String r = op("Reshape", new String[] {x, longs(0, 0, HEADS, c / HEADS)});
-        return op("Transpose", new String[] {r}, "perm", new long[] {0, 2, 1, 3});
+        String r = g.op("Reshape", new String[] {x, g.longs(0, 0, HEADS, c / HEADS)});
+        return g.op("Transpose", new String[] {r}, "perm", new long[] {0, 2, 1, 3});
     }
 
     // ---- layers with weights --------------------------------------------------------------------------------
@@ -231,56 +220,49 @@ final class SyntheticUnet {
         String b = weight(new long[] {cout}, cin * k * k);
         macs += (double) cout * cin * k * k * resOut * resOut;
         int p = k / 2;
-        return op("Conv", new String[] {x, w, b}, "kernel_shape", new long[] {k, k}, "pads", new long[] {p, p, p, p},
+        return g.op("Conv", new String[] {x, w, b}, "kernel_shape", new long[] {k, k}, "pads", new long[] {p, p, p, p},
                 "strides", new long[] {stride, stride});
     }
 
     /** x [.., rows, in] times W [in, out] plus bias; {@code rows} per image, for the MAC count. */
     private String linear(String x, int in, int out, int rows) throws IOException {
-        return op("Add", new String[] {matmul(x, in, out, rows), weight(new long[] {out}, in)});
+        return g.op("Add", new String[] {matmul(x, in, out, rows), weight(new long[] {out}, in)});
     }
 
     private String matmul(String x, int in, int out, int rows) throws IOException {
         macs += (double) rows * in * out;
-        return op("MatMul", new String[] {x, weight(new long[] {in, out}, in)});
+        return g.op("MatMul", new String[] {x, weight(new long[] {in, out}, in)});
     }
 
     /** GroupNorm(32) as torch exports it before opset 18: InstanceNormalization over [B, 32, -1], then scale and shift. */
     private String groupNorm(String x, int c) throws IOException {
-        String shape = op("Shape", new String[] {x});
-        String r = op("Reshape", new String[] {x, longs(0, GROUPS, -1)});
-        String n = op("InstanceNormalization", new String[] {r, constant(GROUPS, 1f), constant(GROUPS, 0f)}, "epsilon", 1e-5f);
-        String back = op("Reshape", new String[] {n, shape});
+        String shape = g.op("Shape", new String[] {x});
+        String r = g.op("Reshape", new String[] {x, g.longs(0, GROUPS, -1)});
+        String n = g.op("InstanceNormalization", new String[] {r, constant(GROUPS, 1f), constant(GROUPS, 0f)}, "epsilon", 1e-5f);
+        String back = g.op("Reshape", new String[] {n, shape});
         String gamma = init(fill(c, 1f), new long[] {c, 1, 1});
         String beta = init(fill(c, 0f), new long[] {c, 1, 1});
         parameters += 2L * c;
-        return op("Add", new String[] {op("Mul", new String[] {back, gamma}), beta});
+        return g.op("Add", new String[] {g.op("Mul", new String[] {back, gamma}), beta});
     }
 
     private String layerNorm(String x, int c) {
         parameters += 2L * c;
-        return op("LayerNormalization", new String[] {x, constant(c, 1f), constant(c, 0f)}, "axis", -1, "epsilon", 1e-5f);
+        return g.op("LayerNormalization", new String[] {x, constant(c, 1f), constant(c, 0f)}, "axis", -1, "epsilon", 1e-5f);
     }
 
     private String silu(String x) {
-        return op("Mul", new String[] {x, op("Sigmoid", new String[] {x})});
+        return g.op("Mul", new String[] {x, g.op("Sigmoid", new String[] {x})});
     }
 
     private String gelu(String x) {
-        String erf = op("Erf", new String[] {op("Mul", new String[] {x, floats(new float[] {(float) (1 / Math.sqrt(2))}, 1)})});
-        String onePlus = op("Add", new String[] {erf, floats(new float[] {1f}, 1)});
-        return op("Mul", new String[] {op("Mul", new String[] {x, onePlus}), floats(new float[] {0.5f}, 1)});
+        String erf = g.op("Erf", new String[] {g.op("Mul", new String[] {x, g.floats((float) (1 / Math.sqrt(2)))})});
+        String onePlus = g.op("Add", new String[] {erf, g.floats(1f)});
+        return g.op("Mul", new String[] {g.op("Mul", new String[] {x, onePlus}), g.floats(0.5f)});
     }
 
     private String[] split(String x, int half) {
-        NodeProto.Builder n = NodeProto.newBuilder().setOpType("Split").setName("n" + counter++);
-        n.addInput(x).addInput(longs(half, half));
-        String a = fresh("split");
-        String b = fresh("split");
-        n.addOutput(a).addOutput(b);
-        n.addAttribute(attr("axis", -1L));
-        g.addNode(n);
-        return new String[] {a, b};
+        return g.opMulti("Split", new String[] {x, g.longs(half, half)}, 2, "axis", -1L);
     }
 
     // ---- tensors ----------------------------------------------------------------------------------------------
@@ -292,8 +274,8 @@ final class SyntheticUnet {
             count *= d;
         }
         float bound = (float) (1 / Math.sqrt(fanIn));
-        String name = fresh("w");
-        TensorProto.Builder t = TensorProto.newBuilder().setName(name).setDataType(FLOAT)
+        String name = g.fresh("w");
+        TensorProto.Builder t = TensorProto.newBuilder().setName(name).setDataType(Graph.FLOAT)
                 .setDataLocation(TensorProto.DataLocation.EXTERNAL);
         for (long d : dims) {
             t.addDims(d);
@@ -311,7 +293,7 @@ final class SyntheticUnet {
         }
         offset += count * 4;
         parameters += count;
-        g.addInitializer(t);
+        g.initializer(t.build());
         return name;
     }
 
@@ -339,85 +321,6 @@ final class SyntheticUnet {
     }
 
     private String init(float[] data, long[] dims) {
-        String name = fresh("c");
-        ByteBuffer bb = ByteBuffer.allocate(data.length * 4).order(ByteOrder.LITTLE_ENDIAN);
-        bb.asFloatBuffer().put(data);
-        TensorProto.Builder t = TensorProto.newBuilder().setName(name).setDataType(FLOAT).setRawData(ByteString.copyFrom(bb.array()));
-        for (long d : dims) {
-            t.addDims(d);
-        }
-        g.addInitializer(t);
-        return name;
-    }
-
-    private String floats(float[] data, int n) {
-        return init(data, new long[] {n});
-    }
-
-    private String longs(long... v) {
-        String name = fresh("i");
-        ByteBuffer bb = ByteBuffer.allocate(v.length * 8).order(ByteOrder.LITTLE_ENDIAN);
-        bb.asLongBuffer().put(v);
-        g.addInitializer(TensorProto.newBuilder().setName(name).setDataType(INT64).addDims(v.length)
-                .setRawData(ByteString.copyFrom(bb.array())));
-        return name;
-    }
-
-    // ---- nodes ------------------------------------------------------------------------------------------------
-
-    private String fresh(String prefix) {
-        return prefix + "_" + counter++;
-    }
-
-    private String op(String type, String[] inputs, Object... attrs) {
-        return node(type, fresh(type.toLowerCase(java.util.Locale.ROOT)), inputs, attrs);
-    }
-
-    private String node(String type, String output, String[] inputs, Object... attrs) {
-        NodeProto.Builder n = NodeProto.newBuilder().setOpType(type).setName("n" + counter++).addOutput(output);
-        for (String in : inputs) {
-            n.addInput(in);
-        }
-        for (int i = 0; i < attrs.length; i += 2) {
-            n.addAttribute(attr((String) attrs[i], attrs[i + 1]));
-        }
-        g.addNode(n);
-        return output;
-    }
-
-    private static AttributeProto attr(String name, Object v) {
-        AttributeProto.Builder a = AttributeProto.newBuilder().setName(name);
-        if (v instanceof Integer i) {
-            a.setType(AttributeProto.AttributeType.INT).setI(i);
-        } else if (v instanceof Long l) {
-            a.setType(AttributeProto.AttributeType.INT).setI(l);
-        } else if (v instanceof Float f) {
-            a.setType(AttributeProto.AttributeType.FLOAT).setF(f);
-        } else if (v instanceof String s) {
-            a.setType(AttributeProto.AttributeType.STRING).setS(ByteString.copyFromUtf8(s));
-        } else if (v instanceof long[] ls) {
-            a.setType(AttributeProto.AttributeType.INTS);
-            for (long l : ls) {
-                a.addInts(l);
-            }
-        } else {
-            throw new IllegalArgumentException(name + ": " + v);
-        }
-        return a.build();
-    }
-
-    private static ValueInfoProto valueInfo(String name, Object... dims) {
-        TensorShapeProto.Builder shape = TensorShapeProto.newBuilder();
-        for (Object d : dims) {
-            TensorShapeProto.Dimension.Builder db = TensorShapeProto.Dimension.newBuilder();
-            if (d instanceof Integer i) {
-                db.setDimValue(i);
-            } else {
-                db.setDimParam(d.toString());
-            }
-            shape.addDim(db);
-        }
-        return ValueInfoProto.newBuilder().setName(name).setType(TypeProto.newBuilder().setTensorType(
-                TypeProto.Tensor.newBuilder().setElemType(FLOAT).setShape(shape))).build();
+        return g.init(g.fresh("c"), data, dims);
     }
 }

@@ -1,4 +1,4 @@
-package io.jdiffusion.runtime;
+package io.jdiffusion.toyworld;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
