@@ -15,6 +15,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.openqa.selenium.By;
 import org.openqa.selenium.JavascriptExecutor;
+import org.openqa.selenium.Keys;
 import org.openqa.selenium.OutputType;
 import org.openqa.selenium.TakesScreenshot;
 import org.openqa.selenium.WebDriver;
@@ -67,34 +68,13 @@ class BrowserTest {
         seed.sendKeys("1");
 
         // the sampler list comes from GET /api/v1/samplers
-        wait.withMessage("the sampler select never listed Euler (GET /api/v1/samplers)")
-                .until(d -> eulerOption(new Select(d.findElement(By.id("sampler")))) != null);
-        Select sampler = new Select(driver.findElement(By.id("sampler")));
-        sampler.selectByValue(eulerOption(sampler).getDomProperty("value"));
+        selectEuler(driver, wait);
 
         WebElement generate = driver.findElement(By.id("generate"));
         assertTrue(generate.isEnabled(), "#generate is disabled before any run");
         generate.click();
 
-        long deadline = System.nanoTime() + GENERATION_TIMEOUT.toNanos();
-        while (true) {
-            Object state = js.executeScript("""
-                    const err = document.getElementById('error');
-                    if (err && !err.hidden && err.textContent.trim()) return 'error: ' + err.textContent.trim();
-                    const img = document.getElementById('result-image');
-                    return img && img.complete && img.naturalWidth > 0 ? 'loaded' : 'waiting';""");
-            if ("loaded".equals(state)) {
-                break;
-            }
-            if (String.valueOf(state).startsWith("error: ")) {
-                fail("the UI shows an error after Generate: " + state);
-            }
-            if (System.nanoTime() > deadline) {
-                fail("no #result-image within " + GENERATION_TIMEOUT.toSeconds() + " s; status: "
-                        + driver.findElement(By.id("status")).getText());
-            }
-            sleep(250);
-        }
+        awaitResultImage(driver);
         assertTrue(generate.isEnabled(), "#generate stays disabled after the run");
 
         @SuppressWarnings("unchecked")
@@ -130,6 +110,43 @@ class BrowserTest {
         }
         String info = driver.findElement(By.id("result-info")).getText();
         assertTrue(!info.isBlank(), "#result-info is empty");
+    }
+
+    /** Select-all and type, as a person does. */
+    static void type(WebDriver driver, String id, String text) {
+        driver.findElement(By.id(id)).sendKeys(Keys.chord(Keys.CONTROL, "a"), text, Keys.TAB);
+    }
+
+    /** Picks Euler in the sampler select once GET /api/v1/samplers has filled it. */
+    static void selectEuler(WebDriver driver, WebDriverWait wait) {
+        wait.withMessage("the sampler select never listed Euler (GET /api/v1/samplers)")
+                .until(d -> eulerOption(new Select(d.findElement(By.id("sampler")))) != null);
+        Select sampler = new Select(driver.findElement(By.id("sampler")));
+        sampler.selectByValue(eulerOption(sampler).getDomProperty("value"));
+    }
+
+    /** Waits after Generate until #result-image has loaded; fails at once when the UI shows an error. */
+    static void awaitResultImage(WebDriver driver) {
+        JavascriptExecutor js = (JavascriptExecutor) driver;
+        long deadline = System.nanoTime() + GENERATION_TIMEOUT.toNanos();
+        while (true) {
+            Object state = js.executeScript("""
+                    const err = document.getElementById('error');
+                    if (err && !err.hidden && err.textContent.trim()) return 'error: ' + err.textContent.trim();
+                    const img = document.getElementById('result-image');
+                    return img && img.complete && img.naturalWidth > 0 ? 'loaded' : 'waiting';""");
+            if ("loaded".equals(state)) {
+                return;
+            }
+            if (String.valueOf(state).startsWith("error: ")) {
+                fail("the UI shows an error after Generate: " + state);
+            }
+            if (System.nanoTime() > deadline) {
+                fail("no #result-image within " + GENERATION_TIMEOUT.toSeconds() + " s; status: "
+                        + driver.findElement(By.id("status")).getText());
+            }
+            sleep(250);
+        }
     }
 
     static WebElement eulerOption(Select sampler) {

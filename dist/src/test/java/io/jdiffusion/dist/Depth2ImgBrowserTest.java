@@ -2,7 +2,6 @@ package io.jdiffusion.dist;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 import io.jdiffusion.toyworld.World;
 import java.nio.file.Files;
@@ -14,10 +13,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.openqa.selenium.By;
 import org.openqa.selenium.JavascriptExecutor;
-import org.openqa.selenium.Keys;
 import org.openqa.selenium.WebDriver;
 import org.openqa.selenium.WebElement;
-import org.openqa.selenium.support.ui.Select;
 import org.openqa.selenium.support.ui.WebDriverWait;
 
 /**
@@ -47,11 +44,6 @@ class Depth2ImgBrowserTest {
         }
     }
 
-    private static void type(WebDriver driver, String id, String text) {
-        WebElement e = driver.findElement(By.id(id));
-        e.sendKeys(Keys.chord(Keys.CONTROL, "a"), text, Keys.TAB);
-    }
-
     private static void run(WebDriver driver, Path init) {
         JavascriptExecutor js = (JavascriptExecutor) driver;
         WebDriverWait wait = new WebDriverWait(driver, Duration.ofSeconds(30));
@@ -78,29 +70,15 @@ class Depth2ImgBrowserTest {
         assertTrue(BrowserTest.rgb(depth.get("centre")).get(0) > 200, "near centre: " + depth);
         assertTrue(BrowserTest.rgb(depth.get("corner")).get(0) < 20, "far corner: " + depth);
 
-        type(driver, "prompt", "a green circle on a black background");
-        type(driver, "seed", "1");
-        type(driver, "width", "256");
-        type(driver, "height", "256");
-        type(driver, "strength", "0.9");
-        wait.withMessage("the sampler select never listed Euler")
-                .until(d -> BrowserTest.eulerOption(new Select(d.findElement(By.id("sampler")))) != null);
-        Select sampler = new Select(driver.findElement(By.id("sampler")));
-        sampler.selectByValue(BrowserTest.eulerOption(sampler).getDomProperty("value"));
+        BrowserTest.type(driver, "prompt", "a green circle on a black background");
+        BrowserTest.type(driver, "seed", "1");
+        BrowserTest.type(driver, "width", "256");
+        BrowserTest.type(driver, "height", "256");
+        BrowserTest.type(driver, "strength", "0.9");
+        BrowserTest.selectEuler(driver, wait);
         driver.findElement(By.id("generate")).click();
 
-        long deadline = System.nanoTime() + BrowserTest.GENERATION_TIMEOUT.toNanos();
-        while (true) {
-            Object state = js.executeScript("""
-                    const err = document.getElementById('error');
-                    if (err && !err.hidden && err.textContent.trim()) return 'error: ' + err.textContent.trim();
-                    const img = document.getElementById('result-image');
-                    return img && img.complete && img.naturalWidth > 0 ? 'loaded' : 'waiting';""");
-            if ("loaded".equals(state)) break;
-            if (String.valueOf(state).startsWith("error: ")) fail("the UI shows an error after Generate: " + state);
-            if (System.nanoTime() > deadline) fail("no #result-image; status: " + driver.findElement(By.id("status")).getText());
-            BrowserTest.sleep(250);
-        }
+        BrowserTest.awaitResultImage(driver);
         @SuppressWarnings("unchecked")
         Map<String, Object> pixels = (Map<String, Object>) js.executeScript(pixelsOf("result-image"));
         String info = driver.findElement(By.id("result-info")).getText();

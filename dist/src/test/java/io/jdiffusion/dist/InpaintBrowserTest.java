@@ -2,7 +2,6 @@ package io.jdiffusion.dist;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 import io.jdiffusion.toyworld.World;
 import java.nio.file.Files;
@@ -14,7 +13,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.openqa.selenium.By;
 import org.openqa.selenium.JavascriptExecutor;
-import org.openqa.selenium.Keys;
 import org.openqa.selenium.WebDriver;
 import org.openqa.selenium.WebElement;
 import org.openqa.selenium.interactions.Actions;
@@ -53,7 +51,7 @@ class InpaintBrowserTest {
                     WebElement c = d.findElement(By.id("mask-canvas"));
                     return c.isDisplayed() && c.getSize().getWidth() > 0 ? c : null;
                 });
-                type(driver, "brush-size", "64");
+                BrowserTest.type(driver, "brush-size", "64");
                 // two vertical strokes, 64 px wide, at x = 32 and 96: the left half, up to x = 128
                 int w = canvas.getSize().getWidth();
                 int h = canvas.getSize().getHeight();
@@ -68,13 +66,13 @@ class InpaintBrowserTest {
                             .perform();
                 }
                 new Select(driver.findElement(By.id("inpainting-fill"))).selectByVisibleText("latent nothing");
-                type(driver, "prompt", "a blue square on a white background");
-                type(driver, "seed", "3");
-                type(driver, "width", String.valueOf(SIDE));
-                type(driver, "height", String.valueOf(SIDE));
-                type(driver, "strength", "1");
+                BrowserTest.type(driver, "prompt", "a blue square on a white background");
+                BrowserTest.type(driver, "seed", "3");
+                BrowserTest.type(driver, "width", String.valueOf(SIDE));
+                BrowserTest.type(driver, "height", String.valueOf(SIDE));
+                BrowserTest.type(driver, "strength", "1");
                 driver.findElement(By.id("generate")).click();
-                waitForResult(driver, js);
+                BrowserTest.awaitResultImage(driver);
 
                 @SuppressWarnings("unchecked")
                 Map<String, Object> px = (Map<String, Object>) js.executeScript("""
@@ -116,26 +114,6 @@ class InpaintBrowserTest {
 
     private static int[] rgb(String colour) {
         return World.rgb(colour);
-    }
-
-    private static void waitForResult(WebDriver driver, JavascriptExecutor js) {
-        long deadline = System.nanoTime() + BrowserTest.GENERATION_TIMEOUT.toNanos();
-        while (true) {
-            Object state = js.executeScript("""
-                    const err = document.getElementById('error');
-                    if (err && !err.hidden && err.textContent.trim()) return 'error: ' + err.textContent.trim();
-                    const img = document.getElementById('result-image');
-                    return img && img.complete && img.naturalWidth > 0 ? 'loaded' : 'waiting';""");
-            if ("loaded".equals(state)) return;
-            if (String.valueOf(state).startsWith("error: ")) fail("the UI shows an error after Generate: " + state);
-            if (System.nanoTime() > deadline) fail("no #result-image; status: " + driver.findElement(By.id("status")).getText());
-            BrowserTest.sleep(250);
-        }
-    }
-
-    /** Select-all and type, as a person does. */
-    private static void type(WebDriver driver, String id, String text) {
-        driver.findElement(By.id(id)).sendKeys(Keys.chord(Keys.CONTROL, "a"), text, Keys.TAB);
     }
 
     private static String colour(Object rgb) {

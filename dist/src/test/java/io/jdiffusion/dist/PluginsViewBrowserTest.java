@@ -1,7 +1,6 @@
 package io.jdiffusion.dist;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -65,29 +64,13 @@ class PluginsViewBrowserTest {
                 prompt.clear();
                 prompt.sendKeys("a red circle on a white background");
                 driver.findElement(By.id("generate")).click();
-                awaitImage(driver);
+                BrowserTest.awaitResultImage(driver);
                 String info = driver.findElement(By.id("result-info")).getText();
                 assertTrue(info.contains("My Sampler"), info);
             } finally {
                 BrowserTest.screenshot(driver, SdServer.targetDir().resolve("browser-plugins.png"));
                 driver.quit();
             }
-        }
-    }
-
-    private static void awaitImage(WebDriver driver) {
-        JavascriptExecutor js = (JavascriptExecutor) driver;
-        long deadline = System.nanoTime() + BrowserTest.GENERATION_TIMEOUT.toNanos();
-        while (true) {
-            Object state = js.executeScript("""
-                    const err = document.getElementById('error');
-                    if (err && !err.hidden && err.textContent.trim()) return 'error: ' + err.textContent.trim();
-                    const img = document.getElementById('result-image');
-                    return img && img.complete && img.naturalWidth > 0 ? 'loaded' : 'waiting';""");
-            if ("loaded".equals(state)) return;
-            if (String.valueOf(state).startsWith("error: ")) fail("the UI shows an error after Generate: " + state);
-            if (System.nanoTime() > deadline) fail("no #result-image with My Sampler");
-            BrowserTest.sleep(250);
         }
     }
 }
