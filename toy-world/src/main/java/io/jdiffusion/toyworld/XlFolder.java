@@ -20,21 +20,17 @@ final class XlFolder {
     private XlFolder() {
     }
 
+    /** The SD index with SDXL's parts and pipeline, keys sorted as diffusers writes them. */
     static Map<String, Object> modelIndex() {
-        Map<String, Object> m = new LinkedHashMap<>();
+        Map<String, Object> m = new java.util.TreeMap<>(ToyWorld.modelIndex());
         m.put("_class_name", "ORTStableDiffusionXLPipeline");
-        m.put("_diffusers_version", ToyWorld.DIFFUSERS_VERSION);
-        m.put("feature_extractor", Arrays.asList(null, null));
+        m.remove("requires_safety_checker"); // SDXL has no safety checker
+        m.remove("safety_checker");
         m.put("force_zeros_for_empty_prompt", true);
         m.put("image_encoder", Arrays.asList(null, null));
         m.put("scheduler", List.of("diffusers", "EulerDiscreteScheduler"));
-        m.put("text_encoder", List.of("diffusers", "OnnxRuntimeModel"));
         m.put("text_encoder_2", List.of("diffusers", "OnnxRuntimeModel"));
-        m.put("tokenizer", List.of("transformers", "CLIPTokenizer"));
         m.put("tokenizer_2", List.of("transformers", "CLIPTokenizer"));
-        m.put("unet", List.of("diffusers", "OnnxRuntimeModel"));
-        m.put("vae_decoder", List.of("diffusers", "OnnxRuntimeModel"));
-        m.put("vae_encoder", List.of("diffusers", "OnnxRuntimeModel"));
         return m;
     }
 

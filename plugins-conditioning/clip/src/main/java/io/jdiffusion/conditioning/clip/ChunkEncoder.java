@@ -138,8 +138,11 @@ final class ChunkEncoder {
         return out;
     }
 
-    /** SD 2.x pads with another token than EOS: A1111 puts it after the first EOS of each row. */
-    private int addRow(long[] ids) {
+    /**
+     * A row as the encoder gets it: SD 2.x and SDXL's second tokenizer pad with another token than EOS, and
+     * A1111 puts that pad after the first EOS of each row.
+     */
+    static long[] padAfterEos(long[] ids, ClipTokenizer tokenizer) {
         long[] row = ids.clone();
         long eos = tokenizer.eosId();
         long pad = tokenizer.padId();
@@ -151,6 +154,11 @@ final class ChunkEncoder {
                 }
             }
         }
+        return row;
+    }
+
+    private int addRow(long[] ids) {
+        long[] row = padAfterEos(ids, tokenizer);
         rowIds.add(row);
         return rowIds.size() - 1;
     }

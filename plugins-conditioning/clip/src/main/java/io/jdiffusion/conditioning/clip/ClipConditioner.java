@@ -136,7 +136,7 @@ public class ClipConditioner implements TextConditioner {
     }
 
     /** The text that applies at {@code step}: the first entry that ends at or after it. */
-    private static String activeAt(List<ScheduledPrompt> schedule, int step) {
+    static String activeAt(List<ScheduledPrompt> schedule, int step) {
         for (ScheduledPrompt p : schedule) {
             if (step <= p.untilStep()) {
                 return p.text();

@@ -59,12 +59,12 @@ final class XlConditioning {
             Conditioning c = made.computeIfAbsent(a, k -> {
                 int width = a.width() + b.width();
                 float[] pooled = capture.pooledOf(firstChunk(second, tokenizer, parser, embeddings,
-                        activeAt(positive, end)), embeddings);
+                        ClipConditioner.activeAt(positive, end)), embeddings);
                 float[] negHidden = zeroNegative ? new float[a.tokens() * width]
                         : sideBySide(a.negative(), b.negative(), a.tokens(), a.width(), b.width());
                 float[] negPooled = zeroNegative ? new float[pooled.length]
                         : capture.pooledOf(firstChunk(second, tokenizer, parser, embeddings,
-                        activeAt(negative, end)), embeddings);
+                        ClipConditioner.activeAt(negative, end)), embeddings);
                 return new Conditioning(sideBySide(a.positive(), b.positive(), a.tokens(), a.width(), b.width()),
                         negHidden, a.tokens(), width, pooled, negPooled);
             });
@@ -87,28 +87,9 @@ final class XlConditioning {
     private static long[] firstChunk(TextModel model, ClipTokenizer tokenizer, PromptParser parser,
                                      EmbeddingVocabulary embeddings, String text) {
         List<PromptChunker.Chunk> chunks = ChunkEncoder.chunk(model, tokenizer, parser, embeddings, text).chunks();
-        long[] row = (chunks.isEmpty() ? PromptChunker.empty(model.maxLength(), tokenizer.bosId(), tokenizer.eosId())
-                : chunks.get(0)).ids().clone();
-        long eos = tokenizer.eosId();
-        long pad = tokenizer.padId();
-        if (pad != eos) {
-            for (int i = 1; i < row.length; i++) {
-                if (row[i] == eos) {
-                    Arrays.fill(row, i + 1, row.length, pad);
-                    break;
-                }
-            }
-        }
-        return row;
-    }
-
-    private static String activeAt(List<ScheduledPrompt> schedule, int step) {
-        for (ScheduledPrompt p : schedule) {
-            if (step <= p.untilStep()) {
-                return p.text();
-            }
-        }
-        return schedule.get(schedule.size() - 1).text();
+        return ChunkEncoder.padAfterEos((chunks.isEmpty()
+                ? PromptChunker.empty(model.maxLength(), tokenizer.bosId(), tokenizer.eosId()) : chunks.get(0)).ids(),
+                tokenizer);
     }
 
     /**
