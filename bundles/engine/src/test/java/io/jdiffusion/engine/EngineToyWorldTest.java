@@ -69,6 +69,21 @@ class EngineToyWorldTest {
         return ImageIO.read(new ByteArrayInputStream(r.images().get(i)));
     }
 
+    /** Share of pixels (every 4th of each row and column) whose nearest world colour is the same in both pictures. */
+    static double sameColours(BufferedImage a, BufferedImage b) {
+        int same = 0;
+        int n = 0;
+        for (int y = 2; y < a.getHeight(); y += 4) {
+            for (int x = 2; x < a.getWidth(); x += 4) {
+                n++;
+                if (colourAt(a, x, y).equals(colourAt(b, x, y))) {
+                    same++;
+                }
+            }
+        }
+        return same / (double) n;
+    }
+
     static String colourAt(BufferedImage img, int x, int y) {
         int rgb = img.getRGB(x, y);
         return World.nearestColour((rgb >> 16) & 0xff, (rgb >> 8) & 0xff, rgb & 0xff);

@@ -145,21 +145,6 @@ class TextualInversionToyWorldTest {
         return EngineToyWorldTest.image(generate(prompt, seed, null), 0);
     }
 
-    /** Share of pixels whose nearest world colour is the same in both pictures. */
-    private static double sameColours(BufferedImage a, BufferedImage b) {
-        int same = 0;
-        int n = 0;
-        for (int y = 2; y < a.getHeight(); y += 4) {
-            for (int x = 2; x < a.getWidth(); x += 4) {
-                n++;
-                if (EngineToyWorldTest.colourAt(a, x, y).equals(EngineToyWorldTest.colourAt(b, x, y))) {
-                    same++;
-                }
-            }
-        }
-        return same / (double) n;
-    }
-
     @Test
     void anEmbeddingOfOrangePlusStarDrawsAnOrangeStarAndWorksOnceDroppedIn() throws IOException {
         Path file = embeddings.resolve("my-thing.safetensors");
@@ -176,15 +161,15 @@ class TextualInversionToyWorldTest {
             BufferedImage img = image(prompt, seed);
             EngineToyWorldTest.assertScene(img, "orange", "purple");
             BufferedImage reference = image("an orange star on a purple background", seed);
-            double same = sameColours(img, reference);
+            double same = EngineToyWorldTest.sameColours(img, reference);
             assertTrue(same > 0.97, "the embedding draws the scene the words draw: " + same);
-            assertEquals(same, sameColours(image("a <my-thing> on a purple background", seed), reference), 1e-9,
+            assertEquals(same, EngineToyWorldTest.sameColours(image("a <my-thing> on a purple background", seed), reference), 1e-9,
                     "InvokeAI's <word> is the same embedding");
         }
-        assertTrue(sameColours(without, image(prompt, 1)) < 0.97, "the file made the difference");
+        assertTrue(EngineToyWorldTest.sameColours(without, image(prompt, 1)) < 0.97, "the file made the difference");
 
         Files.delete(file); // removed: the words are only words again
-        assertEquals(1.0, sameColours(without, image(prompt, 1)), 1e-9);
+        assertEquals(1.0, EngineToyWorldTest.sameColours(without, image(prompt, 1)), 1e-9);
     }
 
     /** The same vector in every file format A1111 and diffusers save: each one draws the orange star. */
@@ -209,7 +194,7 @@ class TextualInversionToyWorldTest {
             writers.get(i).run();
             BufferedImage img = image(prompt, 1);
             EngineToyWorldTest.assertScene(img, "orange", "purple");
-            assertTrue(sameColours(img, reference) > 0.97, "format " + i);
+            assertTrue(EngineToyWorldTest.sameColours(img, reference) > 0.97, "format " + i);
         }
         for (Path p : java.util.List.of(st, pt, binZip)) {
             Files.deleteIfExists(p);
@@ -357,7 +342,7 @@ class TextualInversionToyWorldTest {
         GenerationResult one = generate(prompt, 3, null);
         GenerationResult two = generate(prompt, 3, Map.of("clip_skip", 2));
         EngineToyWorldTest.assertScene(EngineToyWorldTest.image(one, 0), "red", "blue");
-        assertNotEquals(1.0, sameColours(EngineToyWorldTest.image(one, 0), EngineToyWorldTest.image(two, 0)));
+        assertNotEquals(1.0, EngineToyWorldTest.sameColours(EngineToyWorldTest.image(one, 0), EngineToyWorldTest.image(two, 0)));
         String info = (String) two.info().get("infotext");
         assertTrue(info.contains(", Clip skip: 2"), info);
         assertFalse(((String) one.info().get("infotext")).contains("Clip skip"));

@@ -131,21 +131,6 @@ class XlTextualInversionToyWorldTest {
         return EngineToyWorldTest.image(generate(prompt, seed), 0);
     }
 
-    /** Share of pixels whose nearest world colour is the same in both pictures. */
-    private static double sameColours(BufferedImage a, BufferedImage b) {
-        int same = 0;
-        int n = 0;
-        for (int y = 2; y < a.getHeight(); y += 4) {
-            for (int x = 2; x < a.getWidth(); x += 4) {
-                n++;
-                if (EngineToyWorldTest.colourAt(a, x, y).equals(EngineToyWorldTest.colourAt(b, x, y))) {
-                    same++;
-                }
-            }
-        }
-        return same / (double) n;
-    }
-
     @Test
     void anSdxlPairOfOrangeStarDrawsAnOrangeStarOnPurple() throws IOException {
         String prompt = "a my-thing on a purple background";
@@ -160,16 +145,16 @@ class XlTextualInversionToyWorldTest {
                 // purple comes from text_embeds: pooled up to the EOS, not up to the new (larger) id
                 EngineToyWorldTest.assertScene(img, "orange", "purple");
                 BufferedImage reference = image("an orange star on a purple background", seed);
-                double same = sameColours(img, reference);
+                double same = EngineToyWorldTest.sameColours(img, reference);
                 assertTrue(same > 0.97, "the embedding draws the scene the words draw: " + same);
-                assertEquals(same, sameColours(image("a <my-thing> on a purple background", seed), reference), 1e-9,
+                assertEquals(same, EngineToyWorldTest.sameColours(image("a <my-thing> on a purple background", seed), reference), 1e-9,
                         "InvokeAI's <word> is the same embedding");
             }
-            assertTrue(sameColours(without, image(prompt, 1)) < 0.97, "the file made the difference");
+            assertTrue(EngineToyWorldTest.sameColours(without, image(prompt, 1)) < 0.97, "the file made the difference");
         } finally {
             Files.delete(file);
         }
-        assertEquals(1.0, sameColours(without, image(prompt, 1)), 1e-9, "removed: only words again");
+        assertEquals(1.0, EngineToyWorldTest.sameColours(without, image(prompt, 1)), 1e-9, "removed: only words again");
     }
 
     /**
@@ -182,8 +167,8 @@ class XlTextualInversionToyWorldTest {
         try {
             BufferedImage img = image("a mixed-thing on a white background", 3);
             EngineToyWorldTest.assertScene(img, "green", "white");
-            double star = sameColours(img, image("a green star on a white background", 3));
-            double circle = sameColours(img, image("a green circle on a white background", 3));
+            double star = EngineToyWorldTest.sameColours(img, image("a green star on a white background", 3));
+            double circle = EngineToyWorldTest.sameColours(img, image("a green circle on a white background", 3));
             assertTrue(star > 0.97, "the shape is text_encoder's: " + star);
             assertTrue(circle < star, "not the circle of clip_g: " + circle + " vs " + star);
         } finally {
